@@ -1,0 +1,321 @@
+"""The scenario expression language: a small, safe, typed subset of Python expressions.
+
+Expressions are parsed with :mod:`ast`, checked node by node against a whitelist, type
+checked (numbers vs true/false), and only then compiled. Nothing outside the whitelist can
+appear: no attribute access, subscripts, lambdas, comprehensions, keyword arguments or calls
+other than the named functions below, so an expression can never reach Python objects.
+Every numeric literal is turned into a float so that ``10 ** 10 ** 10`` overflows at once
+instead of building an enormous integer.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+NUM = "number"
+BOOL = "true/false"
+MAX_LENGTH = 1000
+MAX_NODES = 400
+
+
+def _logistic(x: float) -> float:
+    # Written to stay finite for large |x| instead of overflowing in exp().
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _exp(x: float) -> float:
+    # Saturate instead of raising OverflowError: a rate of 1e304/day is already "now".
+    return math.exp(min(x, 700.0))
+
+
+def _log(x: float) -> float:
+    if x <= 0:
+        raise ValueError(f"log of a non-positive number ({x:g})")
+    return math.log(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0:
+        raise ValueError(f"sqrt of a negative number ({x:g})")
+    return math.sqrt(x)
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    return lo if x < lo else hi if x > hi else x
+
+
+# name -> (callable, minimum arguments, maximum arguments or None for "any")
+FUNCTIONS: dict[str, tuple[Any, int, int | None]] = {
+    "min": (min, 2, None),
+    "max": (max, 2, None),
+    "abs": (abs, 1, 1),
+    "exp": (_exp, 1, 1),
+    "log": (_log, 1, 1),
+    "sqrt": (_sqrt, 1, 1),
+    "logistic": (_logistic, 1, 1),
+    "clip": (_clip, 3, 3),
+}
+
+# The globals every compiled expression runs with: the whitelisted functions, no builtins.
+_GLOBALS: dict[str, Any] = {"__builtins__": {}, **{k: v[0] for k, v in FUNCTIONS.items()}}
+
+_BOOL_WORDS = {"true": True, "True": True, "false": False, "False": False}
+_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv)
+_ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_EQUALITY = (ast.Eq, ast.NotEq)
+
+
+class ExprError(Exception):
+    """An expression is invalid; the message is ready to show to the author."""
+
+
+class EvalError(Exception):
+    """An expression failed while the model ran (division by zero, log of 0, ...)."""
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A compiled, type-checked expression.
+
+    ``names`` are the variables it reads (used to know which rates to re-evaluate when
+    state changes). ``const`` holds the value when the expression reads no variable.
+    """
+
+    text: str
+    kind: str
+    names: frozenset[str]
+    python: str
+    const: float | bool | None = None
+    code: Any = field(default=None, compare=False, repr=False)
+
+    def __call__(self, ns: Mapping[str, Any]) -> Any:
+        if self.const is not None:
+            return self.const
+        try:
+            return eval(self.code, _GLOBALS, ns)  # noqa: S307 - whitelisted AST, no builtins
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            raise EvalError(f"expression {self.text!r} failed: {exc}") from None
+
+    # Code objects do not pickle; workers recompile from the checked Python text.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["code"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["code"] = compile(state["python"], "<expr>", "eval")
+        self.__dict__.update(state)
+
+
+def constant(value: float | bool) -> Expr:
+    """An expression that is a fixed number or truth value."""
+    kind = BOOL if isinstance(value, bool) else NUM
+    val: float | bool = value if isinstance(value, bool) else float(value)
+    return Expr(repr(val), kind, frozenset(), repr(val), val, compile(repr(val), "<expr>", "eval"))
+
+
+def suggest(name: str, known: Any) -> str:
+    """' (did you mean 'x'?)' for a misspelt name, or ''."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class _Checker:
+    """Walks the AST: whitelist, names and types. Replaces constants as it goes."""
+
+    def __init__(self, names: Mapping[str, str], constants: Mapping[str, float],
+                 forbidden: Mapping[str, str]) -> None:
+        self.names = names
+        self.constants = constants
+        self.forbidden = forbidden
+        self.used: set[str] = set()
+
+    def check(self, node: ast.AST) -> tuple[ast.expr, str]:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool):
+                return node, BOOL
+            if isinstance(node.value, (int, float)):
+                value = float(node.value)
+                if not math.isfinite(value):
+                    raise ExprError(f"number {node.value!r} is too large")
+                return ast.copy_location(ast.Constant(value), node), NUM
+            raise ExprError(f"only numbers and true/false are allowed, not {node.value!r}")
+        if isinstance(node, ast.Name):
+            return self._name(node)
+        if isinstance(node, ast.BinOp):
+            if not isinstance(node.op, _BINOPS):
+                raise ExprError(f"operator {type(node.op).__name__} is not allowed")
+            node.left = self._want(node.left, NUM, "arithmetic")
+            node.right = self._want(node.right, NUM, "arithmetic")
+            return node, NUM
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                node.operand = self._want(node.operand, BOOL, "'not'")
+                return node, BOOL
+            if isinstance(node.op, (ast.USub, ast.UAdd)):
+                node.operand = self._want(node.operand, NUM, "a sign")
+                return node, NUM
+            raise ExprError("operator '~' is not allowed")
+        if isinstance(node, ast.BoolOp):
+            word = "'and'" if isinstance(node.op, ast.And) else "'or'"
+            node.values = [self._want(v, BOOL, word) for v in node.values]
+            return node, BOOL
+        if isinstance(node, ast.Compare):
+            left, kind = self.check(node.left)
+            node.left = left
+            comparators = []
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                if not isinstance(op, _ORDER + _EQUALITY):
+                    raise ExprError(f"comparison {type(op).__name__} is not allowed")
+                right_node, right_kind = self.check(right)
+                if isinstance(op, _ORDER) and (kind != NUM or right_kind != NUM):
+                    raise ExprError("'<', '<=', '>' and '>=' compare numbers, "
+                                    "not true/false values")
+                if kind != right_kind:
+                    raise ExprError(f"cannot compare a {kind} with a {right_kind}")
+                comparators.append(right_node)
+                kind = right_kind
+            node.comparators = comparators
+            return node, BOOL
+        if isinstance(node, ast.IfExp):
+            node.test = self._want(node.test, BOOL, "the condition of 'if'")
+            body, body_kind = self.check(node.body)
+            orelse, else_kind = self.check(node.orelse)
+            if body_kind != else_kind:
+                raise ExprError(f"both branches of 'if ... else' must give the same type "
+                                f"(got a {body_kind} and a {else_kind})")
+            node.body, node.orelse = body, orelse
+            return node, body_kind
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        raise ExprError(f"{_describe(node)} is not allowed in expressions")
+
+    def _want(self, node: ast.AST, kind: str, where: str) -> ast.expr:
+        new, got = self.check(node)
+        if got != kind:
+            hint = " (compare it, e.g. 'x > 0')" if kind == BOOL else ""
+            raise ExprError(f"{where} needs a {kind}, got a {got}{hint}")
+        return new
+
+    def _name(self, node: ast.Name) -> tuple[ast.expr, str]:
+        name = node.id
+        if name in _BOOL_WORDS:
+            return ast.copy_location(ast.Constant(_BOOL_WORDS[name]), node), BOOL
+        if name in self.constants:
+            return ast.copy_location(ast.Constant(float(self.constants[name])), node), NUM
+        if name in self.forbidden:
+            raise ExprError(self.forbidden[name])
+        if name in self.names:
+            self.used.add(name)
+            return node, self.names[name]
+        if name in FUNCTIONS:
+            raise ExprError(f"'{name}' is a function; call it as {name}(...)")
+        known = [*self.names, *self.constants]
+        raise ExprError(f"unknown name '{name}'{suggest(name, known)}")
+
+    def _call(self, node: ast.Call) -> tuple[ast.expr, str]:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            shown = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+            raise ExprError(f"unknown function '{shown}'{suggest(str(shown), FUNCTIONS)}; "
+                            f"allowed: {', '.join(sorted(FUNCTIONS))}")
+        name = node.func.id
+        if node.keywords:
+            raise ExprError(f"{name}() takes no keyword arguments")
+        _, lo, hi = FUNCTIONS[name]
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExprError("'*' arguments are not allowed")
+        n = len(node.args)
+        if n < lo or (hi is not None and n > hi):
+            expected = str(lo) if hi == lo else f"at least {lo}"
+            raise ExprError(f"{name}() takes {expected} argument(s), got {n}")
+        node.args = [self._want(a, NUM, f"{name}()") for a in node.args]
+        return node, NUM
+
+
+def _describe(node: ast.AST) -> str:
+    return {
+        "Attribute": "attribute access ('.')",
+        "Subscript": "indexing ('[...]')",
+        "Lambda": "lambda",
+        "ListComp": "a comprehension",
+        "GeneratorExp": "a comprehension",
+        "List": "a list",
+        "Tuple": "a tuple",
+        "Dict": "a mapping",
+        "Set": "a set",
+        "JoinedStr": "an f-string",
+        "NamedExpr": "':='",
+        "Await": "await",
+        "Yield": "yield",
+        "Starred": "'*'",
+    }.get(type(node).__name__, type(node).__name__)
+
+
+def compile_expr(source: Any, kind: str, names: Mapping[str, str],
+                 constants: Mapping[str, float] | None = None,
+                 forbidden: Mapping[str, str] | None = None) -> Expr:
+    """Parse, check and compile ``source`` (a YAML number, bool or string).
+
+    ``names`` maps each readable variable to its type; ``constants`` are names replaced by
+    numbers at compile time (rung ids); ``forbidden`` maps names that exist but may not be
+    used here to the message explaining why. Raises ExprError with an author-facing message.
+    """
+    constants = constants or {}
+    forbidden = forbidden or {}
+    if isinstance(source, bool):
+        text = "true" if source else "false"
+    elif isinstance(source, (int, float)):
+        if not math.isfinite(float(source)) or abs(float(source)) > 1e300:
+            raise ExprError(f"number {source!r} is too large")
+        text = repr(float(source))
+    elif isinstance(source, str):
+        text = source.strip()
+    else:
+        raise ExprError(f"expected an expression (a number or text), got {_yaml_type(source)}")
+    if not text:
+        raise ExprError("expected an expression, got an empty text")
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"expression is longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ExprError(f"syntax error in {text!r}: {exc.msg}"
+                        + (f" at column {exc.offset}" if exc.offset else "")) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExprError("expression is nested too deeply") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ExprError(f"expression has more than {MAX_NODES} parts")
+    checker = _Checker(names, constants, forbidden)
+    body, got = checker.check(tree.body)
+    if got != kind:
+        hint = " (compare it, e.g. 'x > 0')" if kind == BOOL else ""
+        raise ExprError(f"expected a {kind}, got a {got}{hint}: {text!r}")
+    tree.body = body
+    ast.fix_missing_locations(tree)
+    python = ast.unparse(tree)
+    code = compile(python, "<expr>", "eval")
+    const: float | bool | None = None
+    if not checker.used:
+        try:
+            const = eval(code, _GLOBALS, {})  # noqa: S307 - checked, reads no variable
+        except (ArithmeticError, ValueError) as exc:
+            raise ExprError(f"{text!r} cannot be evaluated: {exc}") from None
+    return Expr(text, kind, frozenset(checker.used), python, const, code)
+
+
+def _yaml_type(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__

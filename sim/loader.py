@@ -1,0 +1,751 @@
+"""Validate a parsed scenario in one place and compile it into an immutable Model.
+
+Every problem is collected (never stop at the first), each located by file, line and YAML
+path, saying what was expected and what was given. Provenance gaps are warnings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import keyword
+import math
+import re
+import string
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import expr as ex
+from .distributions import KINDS, Distribution
+from .errors import Problem, ScenarioError, UsageError
+from .model import (
+    DAY,
+    PEAK,
+    RUNG,
+    Action,
+    Actor,
+    Choice,
+    Effect,
+    Lever,
+    Model,
+    Outcome,
+    Parameter,
+    Process,
+    Rule,
+    Rung,
+    ScheduledEvent,
+    StateVar,
+    Variant,
+)
+from .yamlsrc import Source, is_date, join, parse_text, read_file
+
+SECTIONS = ("scenario", "ladder", "actors", "levers", "parameters", "state", "actions",
+            "schedule", "processes", "rules", "outcomes", "variants")
+REQUIRED_SECTIONS = ("scenario", "ladder", "actors", "actions")
+RESERVED = {RUNG, PEAK, DAY, "actor", "date", "action", "true", "false", "True", "False",
+            *ex.FUNCTIONS}
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_NUMBER = 1e12
+MAX_HORIZON = 36_500
+_DAY_IN_RATE = ("rates cannot read 'day': a rate is re-evaluated only when state changes; "
+                "change a state variable from the schedule instead")
+
+
+def _given(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return repr(shown)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class _Checker:
+    """Collects problems while walking the parsed YAML."""
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def err(self, path: str, message: str) -> None:
+        self.problems.append(self.src.problem(path, message))
+
+    def warn(self, path: str, message: str) -> None:
+        self.warnings.append(self.src.problem(path, message))
+
+    # -- shapes -------------------------------------------------------------------------
+    def mapping(self, value: Any, path: str, required: Iterable[str] = (),
+                optional: Iterable[str] = (), what: str = "a mapping") -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.err(path, f"must be {what} (got {_given(value)})")
+            return None
+        required, optional = tuple(required), tuple(optional)
+        allowed = (*required, *optional)
+        for key in value:
+            if key not in allowed:
+                self.err(join(path, key), f"unknown key{ex.suggest(key, allowed)}; "
+                                          f"expected one of: {', '.join(allowed)}")
+        for key in required:
+            if key not in value:
+                self.err(path, f"missing required key '{key}'")
+        return value
+
+    def ident(self, key: Any, path: str, taken: dict[str, str] | None = None,
+              what: str = "") -> bool:
+        if not isinstance(key, str) or not _ID.match(key) or keyword.iskeyword(key):
+            self.err(path, "must be an identifier: a letter or '_' then letters, digits or "
+                           f"'_', at most 64 characters, not a Python keyword (got {_given(key)})")
+            return False
+        if key in RESERVED:
+            self.err(path, f"'{key}' is a reserved name; choose another id")
+            return False
+        if taken is not None:
+            if key in taken:
+                self.err(path, f"'{key}' is already used by {taken[key]}; names of rungs, "
+                               "levers, parameters and state variables must all differ")
+                return False
+            taken[key] = what
+        return True
+
+    def text(self, value: Any, path: str, default: str = "") -> str:
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.err(path, f"must be text (got {_given(value)})")
+            return default
+        return value
+
+    def number(self, value: Any, path: str, low: float | None = None,
+               high: float | None = None, *, integer: bool = False, strict_low: bool = False,
+               default: float = 0.0) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.err(path, f"must be {'a whole number' if integer else 'a number'} "
+                           f"(got {_given(value)})")
+            return default
+        if not math.isfinite(float(value)) or abs(value) > MAX_NUMBER:
+            self.err(path, f"must be a finite number of magnitude at most {MAX_NUMBER:g} "
+                           f"(got {_given(float(value))})")
+            return default
+        if integer and float(value) != int(value):
+            self.err(path, f"must be a whole number (got {_given(value)})")
+            return default
+        if low is not None and (value <= low if strict_low else value < low):
+            bound = f"> {low:g}" if strict_low else f">= {low:g}"
+            self.err(path, f"must be {bound} (got {_given(value)})")
+            return default
+        if high is not None and value > high:
+            self.err(path, f"must be <= {high:g} (got {_given(value)})")
+            return default
+        return float(value)
+
+    def expr(self, value: Any, path: str, kind: str, names: dict[str, str],
+             constants: dict[str, float], forbidden: dict[str, str] | None = None
+             ) -> ex.Expr | None:
+        try:
+            return ex.compile_expr(value, kind, names, constants, forbidden)
+        except ex.ExprError as exc:
+            self.err(path, str(exc))
+            return None
+
+    def ref(self, value: Any, path: str, known: dict[str, int], what: str) -> int | None:
+        if not isinstance(value, str):
+            self.err(path, f"must name {what} (got {_given(value)})")
+            return None
+        if value not in known:
+            listed = ", ".join(list(known)[:12])
+            self.err(path, f"unknown {what} '{value}'{ex.suggest(value, known)}; "
+                           f"known: {listed or 'none'}")
+            return None
+        return known[value]
+
+    def source(self, value: Any, path: str, sources: dict[str, str], needed: bool) -> str:
+        text = self.text(value, path)
+        if not text and needed:
+            self.warn(path.rsplit(".source", 1)[0],
+                      "no 'source' given: say where this number comes from "
+                      "(an article, a publication, or 'Assumption: ...' with the reasoning)")
+        for key in re.findall(r"\[([A-Za-z0-9_\-]+)\]", text):
+            if key not in sources:
+                self.err(path, f"cites [{key}], which is not in scenario.sources"
+                               f"{ex.suggest(key, sources)}")
+        return text
+
+
+def _items(ck: _Checker, value: Any, path: str) -> list[tuple[str, Any]]:
+    """(key, value) pairs of a keyed section; reports a non-mapping."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        ck.err(path, f"must be a mapping of id to definition (got {_given(value)})")
+        return []
+    return list(value.items())
+
+
+def _check_template(ck: _Checker, template: str, path: str, names: Iterable[str]) -> None:
+    allowed = set(names) | {"actor", "date", "action"}
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        ck.err(path, f"bad narrative template: {exc} (write '{{{{' for a literal brace)")
+        return
+    for _, field_name, spec, conv in parts:
+        if field_name is None:
+            continue
+        if field_name not in allowed:
+            ck.err(path, f"narrative placeholder {{{field_name}}} is not a known name"
+                         f"{ex.suggest(field_name, allowed)}; use {{name}} with a lever, "
+                         "parameter, state variable, rung, peak, day, actor, date or action")
+        elif conv or (spec and not re.fullmatch(r"[.,0-9a-z%]*", spec)):
+            ck.err(path, f"narrative placeholder {{{field_name}}} has an unsupported format")
+
+
+def _lever_value(ck: _Checker, value: Any, path: str, lever: Lever) -> float | bool | None:
+    if lever.is_bool:
+        if not isinstance(value, bool):
+            ck.err(path, f"lever '{lever.id}' is on/off: must be true or false "
+                         f"(got {_given(value)})")
+            return None
+        return value
+    low = lever.low if lever.low is not None else -MAX_NUMBER
+    high = lever.high if lever.high is not None else MAX_NUMBER
+    before = len(ck.problems)
+    number = ck.number(value, path)
+    if len(ck.problems) > before:
+        return None
+    if not low <= number <= high:
+        ck.err(path, f"must be in [{low:g}, {high:g}], the range of lever '{lever.id}' "
+                     f"(got {_given(value)})")
+        return None
+    return number
+
+
+def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Problem],
+                                                            list[Problem]]:
+    """Check a parsed scenario; return (model or None, problems, warnings)."""
+    ck = _Checker(src)
+    optional_sections = tuple(s for s in SECTIONS if s not in REQUIRED_SECTIONS)
+    top = ck.mapping(src.data, "", REQUIRED_SECTIONS, optional_sections,
+                     what="a scenario mapping with sections " + ", ".join(SECTIONS)) or {}
+    taken: dict[str, str] = {}
+
+    # -- scenario -----------------------------------------------------------------------
+    meta = ck.mapping(top.get("scenario"), "scenario",
+                      ("id", "title", "start", "horizon_days"),
+                      ("description", "sources", "seed")) if "scenario" in top else {}
+    meta = meta or {}
+    sid = meta.get("id", "scenario")
+    if "id" in meta:
+        ck.ident(sid, "scenario.id")
+    start = meta.get("start")
+    if "start" in meta and not is_date(start):
+        ck.err("scenario.start", f"must be a date written YYYY-MM-DD (got {_given(start)})")
+    start_date: dt.date = start if is_date(start) else dt.date(2000, 1, 1)
+    horizon = ck.number(meta.get("horizon_days", 1), "scenario.horizon_days", 0,
+                        MAX_HORIZON, integer=True, strict_low=True, default=1.0)
+    if "seed" in meta:
+        ck.number(meta["seed"], "scenario.seed", 0, 2**63, integer=True)
+    sources: dict[str, str] = {}
+    for key, value in _items(ck, meta.get("sources"), "scenario.sources"):
+        sources[key] = ck.text(value, join("scenario.sources", key))
+
+    # -- ladder -------------------------------------------------------------------------
+    rungs: list[Rung] = []
+    rung_ids: dict[str, int] = {}
+    ladder = ck.mapping(top.get("ladder"), "ladder", ("rungs",), ("initial",)) \
+        if "ladder" in top else None
+    raw_rungs = (ladder or {}).get("rungs")
+    if ladder is not None and "rungs" in ladder:
+        if not isinstance(raw_rungs, list) or len(raw_rungs) < 2:
+            ck.err("ladder.rungs", f"must be a list of at least 2 rungs, lowest first "
+                                   f"(got {_given(raw_rungs)})")
+        else:
+            for i, raw in enumerate(raw_rungs):
+                path = f"ladder.rungs[{i}]"
+                item = ck.mapping(raw, path, ("id", "name"), ("description", "framework"))
+                if item is None:
+                    continue
+                rid = item.get("id")
+                if "id" in item and ck.ident(rid, join(path, "id"), taken, f"rung {rid}"):
+                    rung_ids[rid] = len(rungs)
+                    rungs.append(Rung(rid, len(rungs), ck.text(item.get("name"), f"{path}.name",
+                                                              rid),
+                                      ck.text(item.get("description"), f"{path}.description"),
+                                      ck.text(item.get("framework"), f"{path}.framework")))
+    initial_rung = 0
+    if ladder and "initial" in ladder:
+        found = ck.ref(ladder["initial"], "ladder.initial", rung_ids, "rung")
+        initial_rung = found if found is not None else 0
+    constants = {rid: float(i) for rid, i in rung_ids.items()}
+
+    # -- actors -------------------------------------------------------------------------
+    actors: list[Actor] = []
+    actor_ids: dict[str, int] = {}
+    for key, raw in _items(ck, top.get("actors"), "actors"):
+        path = join("actors", key)
+        item = ck.mapping(raw, path, ("name",), ("description",))
+        if ck.ident(key, path) and item is not None:
+            actor_ids[key] = len(actors)
+            actors.append(Actor(key, ck.text(item.get("name"), f"{path}.name", key),
+                                ck.text(item.get("description"), f"{path}.description")))
+    if "actors" in top and not actors:
+        ck.err("actors", "must define at least one actor")
+
+    # -- levers -------------------------------------------------------------------------
+    names: dict[str, str] = {}
+    levers: list[Lever] = []
+    for key, raw in _items(ck, top.get("levers"), "levers"):
+        path = join("levers", key)
+        item = ck.mapping(raw, path, ("value",), ("unit", "range", "description", "source"))
+        if not ck.ident(key, path, taken, f"lever {key}") or item is None or "value" not in item:
+            continue
+        value = item["value"]
+        low = high = None
+        if isinstance(value, bool):
+            if "range" in item:
+                ck.err(f"{path}.range", "an on/off lever has no range")
+            names[key] = ex.BOOL
+        else:
+            value = ck.number(value, f"{path}.value")
+            names[key] = ex.NUM
+            rng = item.get("range")
+            if rng is not None:
+                if (not isinstance(rng, list) or len(rng) != 2):
+                    ck.err(f"{path}.range", f"must be [low, high] (got {_given(rng)})")
+                else:
+                    low = ck.number(rng[0], f"{path}.range[0]")
+                    high = ck.number(rng[1], f"{path}.range[1]")
+                    if low >= high:
+                        ck.err(f"{path}.range", f"low must be below high (got [{low:g}, "
+                                                f"{high:g}])")
+                    elif not low <= value <= high:
+                        ck.err(f"{path}.value", f"must be in the lever's range [{low:g}, "
+                                                f"{high:g}] (got {value:g})")
+        source = ck.source(item.get("source"), f"{path}.source", sources, True)
+        levers.append(Lever(key, value, ck.text(item.get("unit"), f"{path}.unit"), low, high,
+                            ck.text(item.get("description"), f"{path}.description"), source))
+
+    # -- parameters ---------------------------------------------------------------------
+    parameters: list[Parameter] = []
+    for key, raw in _items(ck, top.get("parameters"), "parameters"):
+        path = join("parameters", key)
+        dist = _distribution(ck, raw, path, extra=("description", "source"))
+        if not ck.ident(key, path, taken, f"parameter {key}"):
+            continue
+        names[key] = ex.NUM
+        if dist is not None and isinstance(raw, dict):
+            parameters.append(Parameter(key, dist,
+                                        ck.text(raw.get("description"), f"{path}.description"),
+                                        ck.source(raw.get("source"), f"{path}.source", sources,
+                                                  True)))
+
+    # -- state --------------------------------------------------------------------------
+    init_names = dict(names)
+    state: list[StateVar] = []
+    state_ids: dict[str, int] = {}
+    for key, raw in _items(ck, top.get("state"), "state"):
+        path = join("state", key)
+        item = ck.mapping(raw, path, (), ("initial", "min", "max", "description", "source"))
+        if not ck.ident(key, path, taken, f"state variable {key}") or item is None:
+            continue
+        names[key] = ex.NUM
+        state_ids[key] = len(state)
+        init = ck.expr(item.get("initial", 0), f"{path}.initial", ex.NUM, init_names, constants)
+        low = ck.number(item["min"], f"{path}.min") if "min" in item else None
+        high = ck.number(item["max"], f"{path}.max") if "max" in item else None
+        if low is not None and high is not None and low >= high:
+            ck.err(f"{path}.max", f"must be greater than min ({low:g}) (got {high:g})")
+        needs_source = init is not None and init.const not in (None, 0.0)
+        state.append(StateVar(key, init or ex.constant(0.0), low, high,
+                              ck.text(item.get("description"), f"{path}.description"),
+                              ck.source(item.get("source"), f"{path}.source", sources,
+                                        needs_source)))
+
+    names[RUNG] = ex.NUM
+    names[PEAK] = ex.NUM
+    names[DAY] = ex.NUM
+    rate_forbidden = {DAY: _DAY_IN_RATE}
+    rate_names = {k: v for k, v in names.items() if k != DAY}
+
+    # -- actions ------------------------------------------------------------------------
+    actions: list[Action] = []
+    action_ids: dict[str, int] = {}
+    raw_actions = _items(ck, top.get("actions"), "actions")
+    for key, _ in raw_actions:
+        if isinstance(key, str) and _ID.match(key):
+            action_ids[key] = len(action_ids)
+    for key, raw in raw_actions:
+        path = join("actions", key)
+        item = ck.mapping(raw, path, ("actor",), ("name", "description", "rung", "rung_mode",
+                                                  "effects", "ends_run", "narrative"))
+        if not ck.ident(key, path) or item is None:
+            continue
+        actor = item.get("actor")
+        if "actor" in item:
+            ck.ref(actor, f"{path}.actor", actor_ids, "actor")
+        rung = ck.ref(item["rung"], f"{path}.rung", rung_ids, "rung") if "rung" in item else None
+        mode = item.get("rung_mode", "raise")
+        if mode not in ("raise", "set"):
+            ck.err(f"{path}.rung_mode", f"must be 'raise' or 'set' (got {_given(mode)})")
+        elif "rung_mode" in item and "rung" not in item:
+            ck.err(f"{path}.rung_mode", "has no effect without 'rung'")
+        effects: list[Effect] = []
+        for var, value in _items(ck, item.get("effects"), f"{path}.effects"):
+            epath = join(f"{path}.effects", var)
+            if var not in state_ids:
+                why = (" (levers and parameters are fixed within a run; use a state variable)"
+                       if var in names else ex.suggest(var, state_ids))
+                ck.err(epath, f"effects can only change state variables; '{var}' is not one"
+                              f"{why}")
+                continue
+            compiled = ck.expr(value, epath, ex.NUM, names, constants)
+            if compiled is not None:
+                effects.append(Effect(var, compiled))
+        ends = item.get("ends_run", False)
+        if not isinstance(ends, bool):
+            ck.err(f"{path}.ends_run", f"must be true or false (got {_given(ends)})")
+            ends = False
+        narrative = ck.text(item.get("narrative"), f"{path}.narrative")
+        if narrative:
+            _check_template(ck, narrative, f"{path}.narrative", [*names, *constants])
+        actions.append(Action(key, action_ids.get(key, len(actions)),
+                              actor if isinstance(actor, str) else "",
+                              ck.text(item.get("name"), f"{path}.name", key.replace("_", " ")),
+                              rung, mode if mode in ("raise", "set") else "raise",
+                              tuple(effects), ends, narrative,
+                              ck.text(item.get("description"), f"{path}.description")))
+    if "actions" in top and not actions and not ck.problems:
+        ck.err("actions", "must define at least one action")
+
+    def choice(item: dict[str, Any], path: str) -> Choice | None:
+        has_action, has_choose = "action" in item, "choose" in item
+        if has_action == has_choose:
+            ck.err(path, "needs exactly one of 'action' (one action) or 'choose' "
+                         "(actions with weights)")
+            return None
+        if has_action:
+            idx = ck.ref(item["action"], f"{path}.action", action_ids, "action")
+            return None if idx is None else Choice((idx,), (ex.constant(1.0),))
+        chosen, weights = [], []
+        entries = _items(ck, item["choose"], f"{path}.choose")
+        if not entries and isinstance(item["choose"], dict):
+            ck.err(f"{path}.choose", "must list at least one action")
+        for act, weight in entries:
+            wpath = join(f"{path}.choose", act)
+            idx = ck.ref(act, wpath, action_ids, "action")
+            w = ck.expr(weight, wpath, ex.NUM, names, constants)
+            if w is not None and w.const is not None and float(w.const) < 0:
+                ck.err(wpath, f"weight must be >= 0 (got {w.const:g})")
+            if idx is not None and w is not None:
+                chosen.append(idx)
+                weights.append(w)
+        if not chosen:
+            return None
+        if all(w.const is not None and float(w.const) == 0 for w in weights):
+            ck.err(f"{path}.choose", "all weights are 0: nothing could ever be chosen")
+        return Choice(tuple(chosen), tuple(weights))
+
+    def probability(item: dict[str, Any], path: str) -> ex.Expr | None:
+        p = ck.expr(item.get("probability", 1.0), path, ex.NUM, names, constants)
+        if p is not None and p.const is not None and not 0 <= float(p.const) <= 1:
+            ck.err(path, f"must be in [0, 1] (got {float(p.const):g})")
+        return p
+
+    def day_of(item: dict[str, Any], path: str) -> float | None:
+        if ("at" in item) == ("day" in item):
+            ck.err(path, "needs exactly one of 'at' (a date) or 'day' (days after the start)")
+            return None
+        if "day" in item:
+            return ck.number(item["day"], f"{path}.day", 0)
+        at = item["at"]
+        if not is_date(at):
+            ck.err(f"{path}.at", f"must be a date written YYYY-MM-DD (got {_given(at)})")
+            return None
+        day = (at - start_date).days
+        if day < 0:
+            ck.err(f"{path}.at", f"is before the scenario start {start_date} (got {at})")
+            return None
+        return float(day)
+
+    # -- schedule -----------------------------------------------------------------------
+    schedule: list[ScheduledEvent] = []
+    raw_schedule = top.get("schedule")
+    if raw_schedule is not None and not isinstance(raw_schedule, list):
+        ck.err("schedule", f"must be a list of dated events (got {_given(raw_schedule)})")
+        raw_schedule = []
+    seen_events: set[str] = set()
+    for i, raw in enumerate(raw_schedule or []):
+        path = f"schedule[{i}]"
+        item = ck.mapping(raw, path, ("id",), ("at", "day", "action", "choose", "when",
+                                               "probability", "description", "source"))
+        if item is None:
+            continue
+        eid = item.get("id", f"event{i}")
+        if "id" in item and ck.ident(eid, f"{path}.id"):
+            if eid in seen_events:
+                ck.err(f"{path}.id", f"duplicate schedule id '{eid}'")
+            seen_events.add(eid)
+        day = day_of(item, path)
+        if day is not None and day > horizon:
+            ck.warn(path, f"happens on day {day:g}, after the horizon ({horizon:g} days): "
+                          "it will never take effect")
+        ch = choice(item, path)
+        when = ck.expr(item["when"], f"{path}.when", ex.BOOL, names, constants) \
+            if "when" in item else None
+        prob = probability(item, f"{path}.probability") if "probability" in item else None
+        source = ck.source(item.get("source"), f"{path}.source", sources, "probability" in item)
+        if day is not None and ch is not None:
+            schedule.append(ScheduledEvent(str(eid), day, ch, when, prob,
+                                           ck.text(item.get("description"),
+                                                   f"{path}.description"), source))
+
+    # -- processes ----------------------------------------------------------------------
+    processes: list[Process] = []
+    for key, raw in _items(ck, top.get("processes"), "processes"):
+        path = join("processes", key)
+        item = ck.mapping(raw, path, (), ("rate", "every", "start", "when", "action", "choose",
+                                          "description", "source"))
+        if not ck.ident(key, path) or item is None:
+            continue
+        ch = choice(item, path)
+        rate = every = None
+        if ("rate" in item) == ("every" in item):
+            ck.err(path, "needs exactly one of 'rate' (events per day) or 'every' (days "
+                         "between decisions)")
+        elif "rate" in item:
+            rate = ck.expr(item["rate"], f"{path}.rate", ex.NUM, rate_names, constants,
+                           rate_forbidden)
+            if rate is not None and rate.const is not None and float(rate.const) < 0:
+                ck.err(f"{path}.rate", f"must be >= 0 events per day (got {rate.const:g})")
+        else:
+            every = ck.number(item["every"], f"{path}.every", 0, strict_low=True, default=1.0)
+        when = None
+        if "when" in item:
+            when = ck.expr(item["when"], f"{path}.when", ex.BOOL,
+                           rate_names if rate is not None else names, constants,
+                           rate_forbidden if rate is not None else None)
+        default_start = every if every is not None else 0.0
+        start_day = ck.number(item.get("start", default_start), f"{path}.start", 0)
+        if ch is not None and (rate is not None or every is not None):
+            processes.append(Process(key, len(processes), ch, rate, every, start_day, when,
+                                     ck.text(item.get("description"), f"{path}.description"),
+                                     ck.source(item.get("source"), f"{path}.source", sources,
+                                               True)))
+
+    # -- rules --------------------------------------------------------------------------
+    rules: list[Rule] = []
+    for key, raw in _items(ck, top.get("rules"), "rules"):
+        path = join("rules", key)
+        item = ck.mapping(raw, path, ("on",), ("probability", "delay", "when", "action",
+                                               "choose", "description", "source"))
+        if not ck.ident(key, path) or item is None:
+            continue
+        on_raw = item.get("on")
+        on_list = on_raw if isinstance(on_raw, list) else [on_raw]
+        if isinstance(on_raw, list) and not on_raw:
+            ck.err(f"{path}.on", "must name at least one action")
+        on: list[int] = []
+        for j, name in enumerate(on_list):
+            ppath = f"{path}.on[{j}]" if isinstance(on_raw, list) else f"{path}.on"
+            idx = ck.ref(name, ppath, action_ids, "action")
+            if idx is not None:
+                on.append(idx)
+        ch = choice(item, path)
+        prob = probability(item, f"{path}.probability")
+        delay: Distribution | None = Distribution("fixed", (("value", 0.0),))
+        if "delay" in item:
+            raw_delay = item["delay"]
+            if isinstance(raw_delay, (int, float)) and not isinstance(raw_delay, bool):
+                days = ck.number(raw_delay, f"{path}.delay", 0)
+                delay = Distribution("fixed", (("value", days),))
+            else:
+                delay = _distribution(ck, raw_delay, f"{path}.delay", nonnegative=True)
+        when = ck.expr(item["when"], f"{path}.when", ex.BOOL, names, constants) \
+            if "when" in item else None
+        source = ck.source(item.get("source"), f"{path}.source", sources, True)
+        if on and ch is not None and prob is not None and delay is not None:
+            rules.append(Rule(key, len(rules), tuple(on), ch, prob, delay, when,
+                              ck.text(item.get("description"), f"{path}.description"), source))
+
+    # -- outcomes -----------------------------------------------------------------------
+    outcomes: list[Outcome] = []
+    for key, raw in _items(ck, top.get("outcomes"), "outcomes"):
+        path = join("outcomes", key)
+        item = ck.mapping(raw, path, (), ("name", "when", "action", "description"))
+        if not ck.ident(key, path) or item is None:
+            continue
+        if ("when" in item) == ("action" in item):
+            ck.err(path, "needs exactly one of 'when' (a condition) or 'action' (it happened)")
+            continue
+        when = ck.expr(item["when"], f"{path}.when", ex.BOOL, names, constants) \
+            if "when" in item else None
+        act = ck.ref(item["action"], f"{path}.action", action_ids, "action") \
+            if "action" in item else None
+        if when is not None or act is not None:
+            outcomes.append(Outcome(key, len(outcomes),
+                                    ck.text(item.get("name"), f"{path}.name",
+                                            key.replace("_", " ")),
+                                    when, act, ck.text(item.get("description"),
+                                                       f"{path}.description")))
+
+    # -- variants -----------------------------------------------------------------------
+    lever_map = {lv.id: lv for lv in levers}
+    variants: list[Variant] = []
+    for key, raw in _items(ck, top.get("variants"), "variants"):
+        path = join("variants", key)
+        item = ck.mapping(raw, path, ("set",), ("description",))
+        if not ck.ident(key, path) or item is None:
+            continue
+        changes: list[tuple[str, float | bool]] = []
+        for lever_id, value in _items(ck, item.get("set"), f"{path}.set"):
+            lpath = join(f"{path}.set", lever_id)
+            if lever_id not in lever_map:
+                ck.err(lpath, f"unknown lever '{lever_id}'{ex.suggest(lever_id, lever_map)}")
+                continue
+            checked = _lever_value(ck, value, lpath, lever_map[lever_id])
+            if checked is not None:
+                changes.append((lever_id, checked))
+        variants.append(Variant(key, tuple(changes),
+                                ck.text(item.get("description"), f"{path}.description")))
+
+    if ck.problems:
+        return None, ck.problems, ck.warnings
+    model = Model(
+        id=str(sid), title=str(meta.get("title", sid)), description=str(meta.get("description",
+                                                                                 "")),
+        start=start_date, horizon=horizon, sources=tuple(sources.items()),
+        rungs=tuple(rungs), initial_rung=initial_rung, actors=tuple(actors),
+        levers=tuple(levers), parameters=tuple(parameters), state=tuple(state),
+        actions=tuple(actions), schedule=tuple(sorted(schedule, key=lambda e: e.day)),
+        processes=tuple(processes), rules=tuple(rules), outcomes=tuple(outcomes),
+        variants=tuple(variants), path=src.file, digest=digest)
+    return model, [], ck.warnings
+
+
+def _distribution(ck: _Checker, raw: Any, path: str, extra: tuple[str, ...] = (),
+                  nonnegative: bool = False) -> Distribution | None:
+    if not isinstance(raw, dict):
+        ck.err(path, f"must be a distribution mapping such as "
+                     f"{{dist: triangular, low: 1, mode: 2, high: 5}} (got {_given(raw)})")
+        return None
+    kind = raw.get("dist")
+    if kind not in KINDS:
+        if "dist" not in raw:
+            ck.err(path, f"missing required key 'dist'; one of: {', '.join(KINDS)}")
+        else:
+            ck.err(f"{path}.dist", f"unknown distribution {_given(kind)}"
+                                   f"{ex.suggest(str(kind), KINDS)}; one of: "
+                                   f"{', '.join(KINDS)}")
+        return None
+    spec = KINDS[kind]
+    ck.mapping(raw, path, ("dist", *spec.required), (*spec.optional, *extra))
+    args: dict[str, float] = {}
+    for name in (*spec.required, *spec.optional):
+        if name in raw:
+            before = len(ck.problems)
+            value = ck.number(raw[name], join(path, name))
+            if len(ck.problems) == before:
+                args[name] = value
+    if any(name not in args for name in spec.required):
+        return None
+    bad = spec.check(args)
+    for name, message in bad:
+        ck.err(join(path, name), message)
+    if bad:
+        return None
+    dist = Distribution(kind, tuple(args.items()))
+    if nonnegative:
+        low = {"fixed": args.get("value"), "uniform": args.get("low"),
+               "triangular": args.get("low"), "beta": args.get("low", 0.0),
+               "normal": args.get("low")}.get(kind, 0.0)
+        if low is None or low < 0:
+            ck.err(path, f"a delay cannot be negative: {dist.describe()} allows values "
+                         "below 0 (give low >= 0)")
+            return None
+    return dist
+
+
+def check_file(path: str | Path) -> tuple[Model | None, list[Problem], list[Problem]]:
+    """Read and check one scenario file: (model or None, problems, warnings)."""
+    src, problems = read_file(path)
+    if src is None or problems:
+        return None, problems, []
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return compile_source(src, digest)
+
+
+def load(path: str | Path) -> Model:
+    """Load a scenario file into a Model; raise ScenarioError listing every problem."""
+    model, problems, _ = check_file(path)
+    if model is None:
+        raise ScenarioError(problems)
+    return model
+
+
+def load_text(text: str, name: str = "<text>") -> Model:
+    """Load a scenario from YAML text (tests, notebooks)."""
+    src, problems = parse_text(text, name)
+    if src is None or problems:
+        raise ScenarioError(problems)
+    model, problems, _ = compile_source(src, hashlib.sha256(text.encode()).hexdigest())
+    if model is None:
+        raise ScenarioError(problems)
+    return model
+
+
+def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool:
+    """Parse a command-line lever value ('true', '0.5') and check it against the lever."""
+    try:
+        lever = model.lever(lever_id)
+    except KeyError:
+        known = [lv.id for lv in model.levers]
+        raise UsageError(f"unknown lever '{lever_id}'{ex.suggest(lever_id, known)}; "
+                         f"levers: {', '.join(lv.id for lv in model.levers) or 'none'}") from None
+    if lever.is_bool:
+        words = {"true": True, "yes": True, "on": True, "1": True,
+                 "false": False, "no": False, "off": False, "0": False}
+        if text.strip().lower() not in words:
+            raise UsageError(f"lever '{lever_id}' is on/off: give true or false (got {text!r})")
+        return words[text.strip().lower()]
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"lever '{lever_id}' needs a number (got {text!r})") from None
+    low = lever.low if lever.low is not None else -MAX_NUMBER
+    high = lever.high if lever.high is not None else MAX_NUMBER
+    if not math.isfinite(value) or not low <= value <= high:
+        raise UsageError(f"lever '{lever_id}' must be in [{low:g}, {high:g}] (got {text})")
+    return value
+
+
+def apply_variant(model: Model, variant_id: str | None) -> Model:
+    """The model with a named variant's lever changes applied (None: the base)."""
+    if variant_id in (None, "", "base"):
+        return model
+    try:
+        variant = model.variant(str(variant_id))
+    except KeyError:
+        known = [v.id for v in model.variants]
+        raise UsageError(f"unknown variant '{variant_id}'{ex.suggest(str(variant_id), known)}; "
+                         f"variants: {', '.join(known) or 'none'}") from None
+    return model.with_levers(dict(variant.levers))
+
+
+def apply_settings(model: Model, settings: Iterable[str]) -> Model:
+    """Apply ``lever=value`` strings from the command line."""
+    changes: dict[str, float | bool] = {}
+    for setting in settings:
+        if "=" not in setting:
+            raise UsageError(f"--set needs lever=value (got {setting!r})")
+        name, _, text = setting.partition("=")
+        changes[name.strip()] = parse_lever_value(model, name.strip(), text)
+    return model.with_levers(changes) if changes else model

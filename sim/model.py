@@ -1,0 +1,246 @@
+"""The compiled, immutable scenario model that the loader produces and the engine runs.
+
+Everything here is resolved: names are checked, expressions compiled, references turned
+into indices where the engine needs speed. Nothing in this module reads files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .distributions import Distribution
+from .expr import Expr
+
+RUNG = "rung"
+PEAK = "peak"
+DAY = "day"
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung of the escalation ladder; ``index`` 0 is the lowest."""
+
+    id: str
+    index: int
+    name: str
+    description: str = ""
+    framework: str = ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A party to the crisis."""
+
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A policy knob, fixed within a run; what variants, sweeps and --set move."""
+
+    id: str
+    value: float | bool
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    description: str = ""
+    source: str = ""
+
+    @property
+    def is_bool(self) -> bool:
+        """True for an on/off lever."""
+        return isinstance(self.value, bool)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """An uncertain quantity, drawn once per replication (epistemic uncertainty)."""
+
+    id: str
+    dist: Distribution
+    description: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class StateVar:
+    """A number that actions change during a run; clipped to [low, high] when given."""
+
+    id: str
+    initial: Expr
+    low: float | None = None
+    high: float | None = None
+    description: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Effect:
+    """``var = expr`` applied when an action happens (all effects read the old values)."""
+
+    var: str
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something an actor can do. ``rung`` raises (or with rung_mode 'set' sets) the rung."""
+
+    id: str
+    index: int
+    actor: str
+    name: str
+    rung: int | None = None
+    rung_mode: str = "raise"
+    effects: tuple[Effect, ...] = ()
+    ends_run: bool = False
+    narrative: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which action to take: a single action, or one drawn by (expression) weights."""
+
+    actions: tuple[int, ...]
+    weights: tuple[Expr, ...]
+
+    @property
+    def single(self) -> bool:
+        """True when there is nothing to draw."""
+        return len(self.actions) == 1
+
+
+@dataclass(frozen=True)
+class ScheduledEvent:
+    """An action at a fixed day of the run (dates are converted to days)."""
+
+    id: str
+    day: float
+    choice: Choice
+    when: Expr | None = None
+    probability: Expr | None = None
+    description: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Process:
+    """Recurring behaviour: a Poisson stream at ``rate`` per day, or every ``every`` days."""
+
+    id: str
+    index: int
+    choice: Choice
+    rate: Expr | None = None
+    every: float | None = None
+    start: float = 0.0
+    when: Expr | None = None
+    description: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A reaction: when one of ``on`` happens, respond with ``probability`` after ``delay``."""
+
+    id: str
+    index: int
+    on: tuple[int, ...]
+    choice: Choice
+    probability: Expr
+    delay: Distribution
+    when: Expr | None = None
+    description: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A named result: a condition that became true, or an action that happened."""
+
+    id: str
+    index: int
+    name: str
+    when: Expr | None = None
+    action: int | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Named lever changes to compare against the base scenario."""
+
+    id: str
+    levers: tuple[tuple[str, float | bool], ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A whole scenario, validated and compiled. Immutable; share it freely."""
+
+    id: str
+    title: str
+    description: str
+    start: dt.date
+    horizon: float
+    sources: tuple[tuple[str, str], ...]
+    rungs: tuple[Rung, ...]
+    initial_rung: int
+    actors: tuple[Actor, ...]
+    levers: tuple[Lever, ...]
+    parameters: tuple[Parameter, ...]
+    state: tuple[StateVar, ...]
+    actions: tuple[Action, ...]
+    schedule: tuple[ScheduledEvent, ...]
+    processes: tuple[Process, ...]
+    rules: tuple[Rule, ...]
+    outcomes: tuple[Outcome, ...]
+    variants: tuple[Variant, ...]
+    path: str = ""
+    digest: str = ""
+    applied: tuple[tuple[str, float | bool], ...] = field(default=())
+
+    def lever(self, lever_id: str) -> Lever:
+        """The lever called ``lever_id`` (KeyError if none)."""
+        for lever in self.levers:
+            if lever.id == lever_id:
+                return lever
+        raise KeyError(lever_id)
+
+    def rung_index(self, rung_id: str) -> int:
+        """Index of the rung called ``rung_id`` (KeyError if none)."""
+        for rung in self.rungs:
+            if rung.id == rung_id:
+                return rung.index
+        raise KeyError(rung_id)
+
+    def action_index(self, action_id: str) -> int:
+        """Index of the action called ``action_id`` (KeyError if none)."""
+        for action in self.actions:
+            if action.id == action_id:
+                return action.index
+        raise KeyError(action_id)
+
+    def variant(self, variant_id: str) -> Variant:
+        """The variant called ``variant_id`` (KeyError if none)."""
+        for variant in self.variants:
+            if variant.id == variant_id:
+                return variant
+        raise KeyError(variant_id)
+
+    def date_of(self, day: float) -> dt.date:
+        """Calendar date of a model day."""
+        return self.start + dt.timedelta(days=int(day))
+
+    def with_levers(self, changes: dict[str, Any]) -> Model:
+        """A copy with lever values replaced (values must already be checked)."""
+        levers = tuple(replace(lv, value=changes[lv.id]) if lv.id in changes else lv
+                       for lv in self.levers)
+        applied = dict(self.applied)
+        applied.update(changes)
+        return replace(self, levers=levers, applied=tuple(applied.items()))

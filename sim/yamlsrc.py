@@ -1,0 +1,156 @@
+"""Read a YAML file safely into plain Python values plus a map of where each value came from.
+
+This is the only module that parses YAML. It uses PyYAML's *safe* composer (no Python
+object tags) and then builds the values itself so that it can
+
+* report duplicate keys (PyYAML silently keeps the last one),
+* keep every mapping key as the string the author typed (YAML 1.1 would turn ``on:`` or
+  ``no:`` into booleans, which silently breaks ``rules.x.on``),
+* bound nesting depth and the number of values produced, so alias bombs
+  ("billion laughs") and hostile nesting fail fast with a clear message, and
+* record the line of every value under its YAML path (``rules.retaliate.delay.mean``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+MAX_FILE_BYTES = 2_000_000
+MAX_DEPTH = 40
+MAX_VALUES = 100_000
+
+
+@dataclass
+class Source:
+    """A parsed YAML document: its plain data and the line of each YAML path."""
+
+    file: str
+    data: Any
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line(self, path: str) -> int:
+        """Line of ``path`` or of its nearest located ancestor (0 when unknown)."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return self.lines.get("", 0)
+
+    def problem(self, path: str, message: str) -> Problem:
+        """A Problem located at ``path`` in this file."""
+        return Problem(self.file, self.line(path), path, message)
+
+
+class _TooBig(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def join(path: str, key: str | int) -> str:
+    """Extend a YAML path by a mapping key or a sequence index."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.lines: dict[str, int] = {}
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: str, depth: int) -> Any:
+        line = node.start_mark.line + 1
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _TooBig(line, f"the file expands to more than {MAX_VALUES} values "
+                                "(are aliases multiplying it?)")
+        if depth > MAX_DEPTH:
+            raise _TooBig(line, f"nesting deeper than {MAX_DEPTH} levels")
+        self.lines.setdefault(path, line)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.problems.append(Problem(self.file, key_node.start_mark.line + 1, path,
+                                                 "mapping keys must be plain names"))
+                    continue
+                key = str(key_node.value)
+                sub = join(path, key)
+                if key in out:
+                    first = self.lines.get(sub, 0)
+                    self.problems.append(Problem(
+                        self.file, key_node.start_mark.line + 1, sub,
+                        f"duplicate key (first given on line {first})"))
+                    continue
+                self.lines[sub] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, sub, depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, join(path, i), depth + 1) for i, item in enumerate(node.value)]
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError) as exc:
+            self.problems.append(Problem(self.file, line, path,
+                                         f"cannot read value {str(node.value)[:40]!r}: {exc}"))
+            return None
+
+
+def parse_text(text: str, file: str) -> tuple[Source | None, list[Problem]]:
+    """Parse YAML text; return the Source (None if unreadable) and the problems found."""
+    if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+        return None, [Problem(file, 0, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, [Problem(file, 1, "", "the file is empty; expected a scenario mapping")]
+        builder = _Builder(loader, file)
+        data = builder.build(node, "", 0)
+        return Source(file, data, builder.lines), builder.problems
+    except _TooBig as exc:
+        return None, [Problem(file, exc.line, "", exc.message)]
+    except RecursionError:
+        return None, [Problem(file, 0, "", f"nesting deeper than {MAX_DEPTH} levels")]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        what = exc.problem or str(exc)
+        return None, [Problem(file, line, "", f"not valid YAML: {what}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(file, 0, "", f"not valid YAML: {exc}")]
+    finally:
+        loader.dispose()
+
+
+def read_file(path: str | Path) -> tuple[Source | None, list[Problem]]:
+    """Read and parse a YAML file; unreadable files are problems, not exceptions."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return None, [Problem(name, 0, "", f"cannot read file: {exc.strerror or exc}")]
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [Problem(name, 0, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(name, 0, "", f"file is not UTF-8 text ({exc.reason})")]
+    return parse_text(text, name)
+
+
+def is_date(value: Any) -> bool:
+    """True for a YAML date (not a datetime)."""
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
