@@ -50,6 +50,8 @@ MAX_NUMBER = 1e12
 MAX_HORIZON = 36_500
 _DAY_IN_RATE = ("rates cannot read 'day': a rate is re-evaluated only when state changes; "
                 "change a state variable from the schedule instead")
+_DAY_IN_OUTCOME = ("outcome conditions cannot read 'day': they are checked when state changes; "
+                   "use a state variable set from the schedule instead")
 
 
 def _given(value: Any) -> str:
@@ -586,8 +588,8 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
         if ("when" in item) == ("action" in item):
             ck.err(path, "needs exactly one of 'when' (a condition) or 'action' (it happened)")
             continue
-        when = ck.expr(item["when"], f"{path}.when", ex.BOOL, names, constants) \
-            if "when" in item else None
+        when = ck.expr(item["when"], f"{path}.when", ex.BOOL, rate_names, constants,
+                       {DAY: _DAY_IN_OUTCOME}) if "when" in item else None
         act = ck.ref(item["action"], f"{path}.action", action_ids, "action") \
             if "action" in item else None
         if when is not None or act is not None:

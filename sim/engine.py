@@ -1,0 +1,324 @@
+"""One replication of a scenario as a SimPy discrete-event simulation.
+
+A :class:`Plan` precomputes, once per model, everything the hot path needs (who listens
+to which action, which rates read which names); :meth:`Plan.run` then builds a fresh
+``simpy.Environment`` per replication and returns a :class:`~sim.record.Record`.
+
+How rates stay right when state changes: each rate process keeps one pending clock, a
+SimPy timeout drawn from Exp(rate). When an action changes a name the rate reads, the rate
+is recomputed; if it differs, the process's version number is bumped and a new clock is
+drawn. A stale clock still fires, sees an old version and does nothing. Because the
+exponential distribution is memoryless, redrawing from the new rate at the moment of
+change is exactly the continuous-time Markov chain semantics; keeping a clock drawn under
+an old rate would not be. (Versioned clocks cost one event per change; interrupting a
+SimPy process would cost two.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from .errors import SimError
+from .expr import EvalError, Expr
+from .model import DAY, PEAK, RUNG, Action, Choice, Model, Process
+from .record import Record
+from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
+
+INF = math.inf
+
+
+class ModelRuntimeError(SimError):
+    """An expression failed or gave an impossible value while a replication ran."""
+
+
+def _names_changed_by(action: Action) -> set[str]:
+    names = {effect.var for effect in action.effects}
+    if action.rung is not None:
+        names |= {RUNG, PEAK}
+    return names
+
+
+def _reads(*exprs: Expr | None) -> set[str]:
+    out: set[str] = set()
+    for e in exprs:
+        if e is not None:
+            out |= e.names
+    return out
+
+
+class Plan:
+    """Per-model lookup tables for the engine; build once, run many replications."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        n_actions = len(model.actions)
+        self.n_streams = stream_count(len(model.processes), len(model.rules))
+        self.rate_processes = [p for p in model.processes if p.rate is not None]
+        self.cadence_processes = [p for p in model.processes if p.every is not None]
+        self.rules_on: list[list[Any]] = [[] for _ in range(n_actions)]
+        for rule in model.rules:
+            for a in rule.on:
+                self.rules_on[a].append(rule)
+        changes = [_names_changed_by(a) for a in model.actions]
+        # Rate processes whose rate (or condition) may change when action a happens.
+        self.rearm_on: list[list[Process]] = [
+            [p for p in self.rate_processes if _reads(p.rate, p.when) & changes[a]]
+            for a in range(n_actions)]
+        self.when_outcomes = [o for o in model.outcomes if o.when is not None]
+        self.outcomes_on: list[list[Any]] = [
+            [o for o in self.when_outcomes if o.when is not None and o.when.names & changes[a]]
+            for a in range(n_actions)]
+        self.action_outcomes: list[list[int]] = [[] for _ in range(n_actions)]
+        for o in model.outcomes:
+            if o.action is not None:
+                self.action_outcomes[o.action].append(o.index)
+        self.state_bounds = {s.id: (s.low, s.high) for s in model.state}
+
+    def run(self, seed: int, replication: int, trace: bool = False) -> Record:
+        """Simulate one replication; deterministic in (seed, replication)."""
+        return _Replication(self, seed, replication, trace).run()
+
+
+class _Replication:
+    """Mutable state of one replication. Lives only inside Plan.run."""
+
+    def __init__(self, plan: Plan, seed: int, replication: int, trace: bool) -> None:
+        model = plan.model
+        self.plan = plan
+        self.model = model
+        self.replication = replication
+        self.env = simpy.Environment()
+        self.streams = Streams(seed, replication, plan.n_streams)
+        self.trace = trace
+        self.done = False
+        self.terminal = "horizon"
+        self.end_day = model.horizon
+        self.n_events = 0
+        ns: dict[str, Any] = {lever.id: lever.value for lever in model.levers}
+        param_rng = self.streams[PARAMETERS]
+        self.parameters = []
+        for param in model.parameters:
+            value = param.dist.sample(param_rng)
+            ns[param.id] = value
+            self.parameters.append(value)
+        for var in model.state:
+            ns[var.id] = self._clip(var.id, float(var.initial(ns)))
+        ns[RUNG] = ns[PEAK] = float(model.initial_rung)
+        ns[DAY] = 0.0
+        self.ns = ns
+        self.rung = model.initial_rung
+        self.peak = model.initial_rung
+        self.first_reach = [INF] * len(model.rungs)
+        self.first_reach[model.initial_rung] = 0.0
+        self.rung_path: list[tuple[float, int]] = [(0.0, model.initial_rung)]
+        self.outcome_days = [INF] * len(model.outcomes)
+        self.counts = [0] * len(model.actions)
+        self.events: list[tuple[float, int]] = []
+        self.rates = [0.0] * len(model.processes)
+        self.versions = [0] * len(model.processes)
+        self.stop = self.env.event()
+
+    # -- helpers ------------------------------------------------------------------------
+    def _clip(self, var: str, value: float) -> float:
+        low, high = self.plan.state_bounds[var]
+        if low is not None and value < low:
+            return low
+        if high is not None and value > high:
+            return high
+        return value
+
+    def _timeout(self, delay: float, callback: Callable[[simpy.Event], None],
+                 value: Any = None) -> None:
+        self.n_events += 1
+        event = self.env.timeout(delay, value)
+        event.callbacks.append(callback)
+
+    def _choose(self, choice: Choice, stream: int) -> int | None:
+        if choice.single:
+            return choice.actions[0]
+        weights = [float(w(self.ns)) for w in choice.weights]
+        total = 0.0
+        for w in weights:
+            if w < 0 or not math.isfinite(w):
+                raise EvalError(f"a weight evaluated to {w:g}; weights must be >= 0")
+            total += w
+        if total <= 0:
+            return None  # every option is weighted 0 right now: nothing happens
+        u = self.streams[stream].random() * total
+        for action, w in zip(choice.actions, weights, strict=True):
+            u -= w
+            if u < 0:
+                return action
+        return choice.actions[-1]  # guards against rounding at the top end
+
+    def _probability(self, expr: Expr) -> float:
+        p = float(expr(self.ns))
+        if not 0.0 <= p <= 1.0:
+            raise EvalError(f"probability {expr.text!r} evaluated to {p:g}, outside [0, 1]")
+        return p
+
+    # -- rate processes ------------------------------------------------------------------
+    def _rate_of(self, process: Process) -> float:
+        if process.when is not None and not process.when(self.ns):
+            return 0.0
+        assert process.rate is not None
+        rate = float(process.rate(self.ns))
+        if rate < 0 or not math.isfinite(rate):
+            raise EvalError(f"rate {process.rate.text!r} evaluated to {rate:g}; rates must "
+                            "be finite and >= 0")
+        return rate
+
+    def _arm(self, process: Process) -> None:
+        """Draw a fresh clock for a rate process at its current rate."""
+        i = process.index
+        rate = self.rates[i] = self._rate_of(process)
+        self.versions[i] += 1
+        if rate > 0:
+            delay = self.streams[FIRST_PROCESS + i].expovariate(rate)
+            self._timeout(delay, self._on_clock, (process, self.versions[i]))
+
+    def _on_clock(self, event: simpy.Event) -> None:
+        process, version = event.value
+        if self.done or version != self.versions[process.index]:
+            return  # stale clock: drawn under a rate that has since changed
+        action = self._choose(process.choice, FIRST_PROCESS + process.index)
+        if action is not None:
+            self._execute(action)
+        if not self.done and version == self.versions[process.index]:
+            self._arm(process)
+
+    # -- cadence processes and schedule ------------------------------------------------------
+    def _cadence(self, process: Process) -> Any:
+        assert process.every is not None
+        yield self.env.timeout(process.start)
+        while not self.done:
+            self.ns[DAY] = self.env.now
+            if process.when is None or process.when(self.ns):
+                action = self._choose(process.choice, FIRST_PROCESS + process.index)
+                if action is not None:
+                    self._execute(action)
+            self.n_events += 1
+            yield self.env.timeout(process.every)
+
+    def _on_scheduled(self, event: simpy.Event) -> None:
+        if self.done:
+            return
+        item = event.value
+        self.ns[DAY] = self.env.now
+        rng = self.streams[SCHEDULE]
+        if item.when is not None and not item.when(self.ns):
+            return
+        if item.probability is not None and rng.random() >= self._probability(item.probability):
+            return
+        action = self._choose(item.choice, SCHEDULE)
+        if action is not None:
+            self._execute(action)
+
+    # -- rules ----------------------------------------------------------------------------
+    def _on_response(self, event: simpy.Event) -> None:
+        if self.done:
+            return
+        rule = event.value
+        self.ns[DAY] = self.env.now
+        action = self._choose(rule.choice, FIRST_PROCESS + len(self.model.processes) +
+                              rule.index)
+        if action is not None:
+            self._execute(action)
+
+    # -- the one place where the world changes ----------------------------------------------
+    def _execute(self, index: int) -> None:
+        if self.done:
+            return
+        now = self.env.now
+        ns = self.ns
+        ns[DAY] = now
+        action = self.model.actions[index]
+        self.counts[index] += 1
+        if self.trace:
+            self.events.append((now, index))
+        if action.effects:
+            # Simultaneous assignment: every effect reads the values before the action.
+            new = [(e.var, e.expr(ns)) for e in action.effects]
+            for var, value in new:
+                ns[var] = self._clip(var, float(value))
+        if action.rung is not None:
+            target = max(self.rung, action.rung) if action.rung_mode == "raise" else action.rung
+            if target != self.rung:
+                self._move_rung(target, now)
+        for o in self.plan.action_outcomes[index]:
+            if self.outcome_days[o] == INF:
+                self.outcome_days[o] = now
+        for outcome in self.plan.outcomes_on[index]:
+            if self.outcome_days[outcome.index] == INF and outcome.when(ns):
+                self.outcome_days[outcome.index] = now
+        if action.ends_run:
+            self._finish(action.id, now)
+            return
+        rule_base = FIRST_PROCESS + len(self.model.processes)
+        for rule in self.plan.rules_on[index]:
+            if rule.when is not None and not rule.when(ns):
+                continue
+            rng = self.streams[rule_base + rule.index]
+            # Always draw, even when p is 0 or 1, so variants stay aligned (common numbers).
+            if rng.random() < self._probability(rule.probability):
+                self._timeout(rule.delay.sample(rng), self._on_response, rule)
+        for process in self.plan.rearm_on[index]:
+            if self._rate_of(process) != self.rates[process.index]:
+                self._arm(process)
+
+    def _move_rung(self, target: int, now: float) -> None:
+        initial = self.model.initial_rung
+        first = self.first_reach
+        # A rung above the start is reached when the rung is at or above it; one below
+        # the start (settlement, ceasefire) when the rung is at or below it.
+        span = range(initial + 1, target + 1) if target > initial else range(target, initial)
+        for k in span:
+            if first[k] == INF:
+                first[k] = now
+        self.rung = target
+        self.ns[RUNG] = float(target)
+        if target > self.peak:
+            self.peak = target
+            self.ns[PEAK] = float(target)
+        self.rung_path.append((now, target))
+
+    def _finish(self, reason: str, now: float) -> None:
+        self.done = True
+        self.terminal = reason
+        self.end_day = now
+        if not self.stop.triggered:
+            self.stop.succeed()
+
+    # -- run --------------------------------------------------------------------------------
+    def run(self) -> Record:
+        model, env = self.model, self.env
+        try:
+            for outcome in self.plan.when_outcomes:
+                if outcome.when is not None and outcome.when(self.ns):
+                    self.outcome_days[outcome.index] = 0.0
+            for item in model.schedule:
+                self._timeout(item.day, self._on_scheduled, item)
+            for process in self.plan.rate_processes:
+                self._arm(process)
+            for process in self.plan.cadence_processes:
+                env.process(self._cadence(process))
+            horizon = env.timeout(model.horizon)
+            horizon.callbacks.append(lambda _: self._finish("horizon", model.horizon)
+                                     if not self.done else None)
+            env.run(until=self.stop)
+        except EvalError as exc:
+            raise ModelRuntimeError(f"replication {self.replication}, day {env.now:.2f}: "
+                                    f"{exc}") from None
+        ns = self.ns
+        return Record(
+            replication=self.replication, peak=self.peak, final_rung=self.rung,
+            end_day=self.end_day, terminal=self.terminal,
+            first_reach=tuple(self.first_reach), outcome_days=tuple(self.outcome_days),
+            action_counts=tuple(self.counts),
+            final_state=tuple(float(ns[s.id]) for s in model.state),
+            parameters=tuple(self.parameters), rung_path=tuple(self.rung_path),
+            events=tuple(self.events), n_events=self.n_events)

@@ -1,0 +1,147 @@
+"""Monte Carlo runner: replications in fixed chunks, across worker processes.
+
+Replication i always uses the random streams of (seed, i), and chunks are fixed ranges of
+replications merged in chunk order, so results are identical for any number of workers.
+Only a bounded window of chunks is in flight, so memory does not grow with the run count.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .aggregate import Aggregate
+from .engine import Plan
+from .model import Model
+from .record import Record
+
+CHUNK = 200
+
+Progress = Callable[[int, int], None]
+Sink = Callable[[list[Record]], None]
+StopRule = Callable[[Aggregate], bool]
+
+
+@dataclass
+class RunResult:
+    """The merged aggregate of a run and how the run went."""
+
+    model: Model
+    aggregate: Aggregate
+    seed: int
+    requested: int
+    elapsed: float
+    workers: int
+    interrupted: bool = False
+    stopped_early: bool = False
+
+    @property
+    def runs(self) -> int:
+        """Replications actually completed and merged."""
+        return self.aggregate.n
+
+
+def simulate_chunk(plan: Plan, seed: int, start: int, stop: int,
+                   keep: bool) -> tuple[Aggregate, list[Record]]:
+    """Run replications [start, stop) and fold them into a fresh aggregate."""
+    records = [plan.run(seed, i) for i in range(start, stop)]
+    agg = Aggregate.for_model(plan.model)
+    agg.add(records)
+    return agg, records if keep else []
+
+
+_PLAN: Plan | None = None
+
+
+def _init_worker(model: Model) -> None:
+    # Ctrl-C is the parent's business: it stops the pool and keeps what is done.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _PLAN
+    _PLAN = Plan(model)
+
+
+def _work(args: tuple[int, int, int, bool]) -> tuple[Aggregate, list[Record]]:
+    assert _PLAN is not None
+    seed, start, stop, keep = args
+    return simulate_chunk(_PLAN, seed, start, stop, keep)
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _chunks(total: int, chunk: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, total, chunk):
+        yield start, min(total, start + chunk)
+
+
+def run(model: Model, runs: int, seed: int, workers: int | None = None, *,
+        progress: Progress | None = None, sink: Sink | None = None,
+        stop_when: StopRule | None = None, chunk: int = CHUNK) -> RunResult:
+    """Run up to ``runs`` replications; ``stop_when`` may end the run early (checked
+    after each chunk, in order, so the stopping point is the same for any worker count)."""
+    workers = default_workers() if workers is None else max(1, workers)
+    agg = Aggregate.for_model(model)
+    began = time.perf_counter()
+    result = RunResult(model, agg, seed, runs, 0.0, workers)
+    keep = sink is not None
+
+    def take(part: tuple[Aggregate, list[Record]]) -> bool:
+        part_agg, records = part
+        agg.merge(part_agg)
+        if sink is not None:
+            sink(records)
+        if progress is not None:
+            progress(agg.n, runs)
+        if stop_when is not None and agg.n < runs and stop_when(agg):
+            result.stopped_early = True
+            return True
+        return False
+
+    try:
+        if workers == 1:
+            plan = Plan(model)
+            for start, stop in _chunks(runs, chunk):
+                if take(simulate_chunk(plan, seed, start, stop, keep)):
+                    break
+        else:
+            _run_pool(model, runs, seed, workers, chunk, keep, take)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    result.elapsed = time.perf_counter() - began
+    return result
+
+
+def _run_pool(model: Model, runs: int, seed: int, workers: int, chunk: int, keep: bool,
+              take: Callable[[tuple[Aggregate, list[Record]]], bool]) -> None:
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(model,))
+    pending: deque[Any] = deque()
+    todo = _chunks(runs, chunk)
+    try:
+        # A window of 2 chunks per worker keeps every core busy with bounded memory.
+        for start, stop in todo:
+            pending.append(pool.apply_async(_work, ((seed, start, stop, keep),)))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            if take(pending.popleft().get()):
+                break
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.apply_async(_work, ((seed, nxt[0], nxt[1], keep),)))
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
