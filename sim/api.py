@@ -1,0 +1,68 @@
+"""The Python API for notebooks and scripts: load, simulate, look at the results.
+
+    >>> from sim import api
+    >>> res = api.simulate("scenarios/teaching.yaml", runs=2000, seed=1)
+    >>> print(res.table())
+    >>> res.figures()["incidence"]            # a matplotlib Figure
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import runner
+from .loader import apply_settings, apply_variant, load
+from .model import Model
+from .record import Record
+from .summary import Summary, summarise
+
+
+def prepare(scenario: str | Path | Model, variant: str | None = None,
+            settings: Iterable[str] | dict[str, Any] = ()) -> Model:
+    """A model from a path (or a model), with a variant and lever settings applied."""
+    model = scenario if isinstance(scenario, Model) else load(scenario)
+    model = apply_variant(model, variant)
+    if isinstance(settings, dict):
+        settings = [f"{k}={v}" for k, v in settings.items()]
+    return apply_settings(model, settings)
+
+
+@dataclass
+class Results:
+    """A finished run: the summary, optionally every record, and the run's facts."""
+
+    model: Model
+    summary: Summary
+    run: runner.RunResult
+    records: list[Record] = field(default_factory=list)
+
+    def table(self) -> str:
+        """The terminal table of rungs and outcomes."""
+        from .report import format_table
+        return format_table(self.summary)
+
+    def figures(self) -> dict[str, Any]:
+        """The standard plots as matplotlib Figures, by name."""
+        from .plots import figures
+        return figures(self.summary, self.model)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The per-replication table as dictionaries (needs keep_records=True)."""
+        from .output import csv_header, csv_row
+        header = csv_header(self.model)
+        return [dict(zip(header, csv_row(self.model, r), strict=True)) for r in self.records]
+
+
+def simulate(scenario: str | Path | Model, runs: int = 2000, seed: int = 1,
+             workers: int | None = 1, variant: str | None = None,
+             settings: Iterable[str] | dict[str, Any] = (), keep_records: bool = False,
+             progress: runner.Progress | None = None) -> Results:
+    """Load (if needed) and run a scenario; ``keep_records`` keeps every replication."""
+    model = prepare(scenario, variant, settings)
+    kept: list[Record] = []
+    result = runner.run(model, runs, seed, workers, progress=progress,
+                        sink=kept.extend if keep_records else None)
+    return Results(model, summarise(model, result.aggregate, variant or "base"), result, kept)

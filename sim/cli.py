@@ -1,0 +1,240 @@
+"""Command-line interface: ``python -m sim COMMAND``. Only this layer prints or writes."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .errors import ScenarioError, SimError, UsageError
+from .loader import check_file
+
+EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_RUNS = 4000
+RESULTS = Path("results")
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _progress(enabled: bool, label: str) -> tuple[Callable[[int, int], None] | None,
+                                                  Callable[[], None]]:
+    """A tqdm progress callback on stderr (only on a terminal) and its closer."""
+    if not enabled or not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+    return update, close
+
+
+# -- validate ----------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario files; print every problem; exit 2 if any file is invalid."""
+    bad = 0
+    for path in args.files:
+        model, problems, warnings = check_file(path)
+        for w in warnings:
+            print(f"{w} [warning]", file=sys.stderr)
+        if problems:
+            bad += 1
+            for p in problems:
+                _err(str(p))
+            _err(f"{path}: {len(problems)} problem(s)")
+        elif model is not None:
+            print(f"{path}: OK ({len(model.rungs)} rungs, {len(model.actors)} actors, "
+                  f"{len(model.levers)} levers, {len(model.parameters)} parameters, "
+                  f"{len(model.actions)} actions, {len(model.processes)} processes, "
+                  f"{len(model.rules)} rules, {len(model.variants)} variants)")
+    return EXIT_INPUT if bad else EXIT_OK
+
+
+# -- run ---------------------------------------------------------------------------------
+def _precision_rule(target: float, minimum: int) -> Callable[[Any], bool]:
+    from .stats import wilson_arrays
+
+    def done(agg: Any) -> bool:
+        if agg.n < minimum:
+            return False
+        for counts in (agg.reached, agg.outcome_counts):
+            _, low, high = wilson_arrays(counts, agg.n)
+            if len(counts) and float(((high - low) / 2).max()) > target:
+                return False
+        return True
+    return done
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a scenario, print the summary table and write the results folder."""
+    from . import runner
+    from .api import prepare
+    from .output import CsvSink, default_folder, manifest, safe_name, staged_folder, write_json
+    from .summary import summarise
+
+    model = prepare(args.scenario, args.variant, args.set or [])
+    variant = args.variant or "base"
+    seed = args.seed
+    runs = args.runs
+    stop_when = None
+    if args.precision is not None:
+        if not 0 < args.precision < 0.5:
+            raise UsageError(f"--precision must be in (0, 0.5) (got {args.precision})")
+        runs = args.max_runs
+        stop_when = _precision_rule(args.precision, min(1000, runs))
+    if runs < 1:
+        raise UsageError(f"--runs must be at least 1 (got {runs})")
+    target = Path(args.out) if args.out else default_folder(RESULTS, model, safe_name(variant))
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    update, close = _progress(not args.quiet, model.id)
+    with staged_folder(target, args.force) as stage:
+        folder = stage.path
+        with open(folder / "replications.csv", "w", newline="", encoding="utf-8") as stream:
+            sink = CsvSink(model, stream) if not args.no_csv else None
+            try:
+                result = runner.run(model, runs, seed, args.workers, progress=update,
+                                    sink=sink, stop_when=stop_when)
+            finally:
+                close()
+        if args.no_csv:
+            (folder / "replications.csv").unlink()
+        if result.runs == 0:
+            raise KeyboardInterrupt  # nothing finished: the stage is discarded
+        summary = summarise(model, result.aggregate, variant)
+        status = "interrupted" if result.interrupted else "complete"
+        info = manifest(model, seed=seed, requested=runs, completed=result.runs,
+                        workers=result.workers, variant=variant, elapsed=result.elapsed,
+                        status=status, started=started,
+                        extra={"precision_target": args.precision,
+                               "stopped_at_precision": result.stopped_early})
+        write_json(folder / "summary.json", summary.to_dict())
+        _write_visuals(folder, model, summary, info, args.no_plots)
+        exact_text = _check_exact(model, summary) if args.check_exact else ""
+        if exact_text:
+            (folder / "exact_check.txt").write_text(exact_text + "\n", encoding="utf-8")
+        write_json(folder / "manifest.json", info)  # last: its presence means "complete"
+        if result.interrupted:
+            # Kept, but under a name nobody can mistake for a complete run.
+            stage.target = stage.target.with_name(stage.target.name + "-partial")
+        target = stage.target
+    _print_run(summary, result, target, seed, args, exact_text)
+    if result.interrupted:
+        _err(f"Interrupted: kept {result.runs} of {runs} runs in {target} "
+             "(manifest status 'interrupted').")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _write_visuals(folder: Path, model: Any, summary: Any, info: dict[str, Any],
+                   no_plots: bool) -> None:
+    from .report import render_html
+    images: dict[str, bytes] = {}
+    if not no_plots:
+        from .plots import figures, png_bytes
+        for name, fig in figures(summary, model).items():
+            images[name] = png_bytes(fig)
+            (folder / f"{name}.png").write_bytes(images[name])
+    (folder / "report.html").write_text(render_html(model, summary, images, info),
+                                        encoding="utf-8")
+
+
+def _check_exact(model: Any, summary: Any) -> str:
+    from .exact import compare_text
+    return compare_text(model, summary)
+
+
+def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argparse.Namespace,
+               exact_text: str, out: TextIO = sys.stdout) -> None:
+    from .report import format_table
+    print(format_table(summary), file=out)
+    if exact_text:
+        print("\n" + exact_text, file=out)
+    rate = result.runs / result.elapsed if result.elapsed > 0 else float("nan")
+    note = ""
+    if args.precision is not None:
+        note = (f"; every probability's 95% half-width <= {args.precision:g}"
+                if result.stopped_early or result.runs < args.max_runs else "")
+        if not result.stopped_early:
+            note = (f"; precision {args.precision:g} NOT reached within --max-runs "
+                    f"{args.max_runs}")
+    print(f"\n{result.runs} runs, seed {seed}, {result.workers} worker(s), "
+          f"{result.elapsed:.1f} s ({rate:,.0f} runs/s){note}", file=out)
+    print(f"Results: {target}  (report.html, summary.json, replications.csv, plots)", file=out)
+
+
+# -- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="sim", description="Escalation-risk scenario simulator: run YAML crisis "
+                                "scenarios as SimPy Monte Carlo and report probabilities "
+                                "with 95% intervals.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("validate", help="check scenario files and report every problem")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="run a scenario and write a results folder")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--runs", "-n", type=int, default=DEFAULT_RUNS,
+                   help=f"replications (default {DEFAULT_RUNS})")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--workers", "-w", type=int, default=None,
+                   help="worker processes (default: all cores); results do not depend on it")
+    p.add_argument("--variant", "-v", help="a variant defined in the scenario")
+    p.add_argument("--set", action="append", metavar="LEVER=VALUE",
+                   help="set a lever (repeatable), e.g. --set nk_troops=20000")
+    p.add_argument("--out", "-o", help="results folder (default results/<scenario>-<time>)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.add_argument("--precision", type=float, metavar="HALF_WIDTH",
+                   help="run until every probability's 95%% half-width is at most this "
+                        "(e.g. 0.005), or --max-runs is reached")
+    p.add_argument("--max-runs", type=int, default=200_000,
+                   help="cap for --precision (default 200000)")
+    p.add_argument("--check-exact", action="store_true",
+                   help="also solve the scenario exactly (Markov scenarios) and compare")
+    p.add_argument("--no-plots", action="store_true", help="skip PNG plots")
+    p.add_argument("--no-csv", action="store_true", help="skip the per-replication CSV")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status instead of raising."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            _err(str(problem))
+        _err(f"{len(exc.problems)} problem(s); nothing was run.")
+        return EXIT_INPUT
+    except UsageError as exc:
+        _err(f"error: {exc}")
+        return EXIT_INPUT
+    except SimError as exc:
+        _err(f"error: {exc}")
+        return EXIT_RUNTIME
+    except KeyboardInterrupt:
+        _err("Interrupted before any run finished; nothing was written.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
