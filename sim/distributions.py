@@ -121,6 +121,36 @@ class Distribution:
             return mean + sd * _STD_NORMAL.inv_cdf(u)
         raise ValueError(f"unknown distribution {kind!r}")
 
+    def ppf(self, u: float) -> float:
+        """Inverse CDF at ``u`` in (0, 1): maps a unit-cube sample (Sobol, Morris) to a value."""
+        kind, arg = self.kind, self.arg
+        u = min(max(u, 1e-12), 1 - 1e-12)
+        if kind == "fixed":
+            return arg("value")
+        if kind == "uniform":
+            return arg("low") + (arg("high") - arg("low")) * u
+        if kind == "exponential":
+            return -arg("mean") * math.log1p(-u)
+        if kind == "triangular":
+            low, mode, high = arg("low"), arg("mode"), arg("high")
+            cut = (mode - low) / (high - low)
+            if u < cut:
+                return low + math.sqrt(u * (high - low) * (mode - low))
+            return high - math.sqrt((1 - u) * (high - low) * (high - mode))
+        if kind == "beta":
+            from scipy.stats import beta
+            low, high = arg("low", 0.0), arg("high", 1.0)
+            return low + (high - low) * float(beta.ppf(u, arg("a"), arg("b")))
+        if kind == "lognormal":
+            return arg("median") * math.exp(arg("sigma") * _STD_NORMAL.inv_cdf(u))
+        if kind == "normal":
+            mean, sd = arg("mean"), arg("sd")
+            lo = _STD_NORMAL.cdf((arg("low", -math.inf) - mean) / sd)
+            hi = _STD_NORMAL.cdf((arg("high", math.inf) - mean) / sd)
+            v = min(max(lo + (hi - lo) * u, 1e-15), 1 - 1e-15)
+            return mean + sd * _STD_NORMAL.inv_cdf(v)
+        raise ValueError(f"unknown distribution {kind!r}")
+
     @property
     def mean(self) -> float:
         """The distribution's mean (used in reports and the exact solver)."""

@@ -17,7 +17,7 @@ SimPy process would cost two.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import simpy
@@ -78,15 +78,21 @@ class Plan:
                 self.action_outcomes[o.action].append(o.index)
         self.state_bounds = {s.id: (s.low, s.high) for s in model.state}
 
-    def run(self, seed: int, replication: int, trace: bool = False) -> Record:
-        """Simulate one replication; deterministic in (seed, replication)."""
-        return _Replication(self, seed, replication, trace).run()
+    def run(self, seed: int, replication: int, trace: bool = False,
+            parameters: Sequence[float] | None = None) -> Record:
+        """Simulate one replication; deterministic in (seed, replication).
+
+        ``parameters`` pins the uncertain parameters (in model order) instead of drawing
+        them, as global sensitivity analysis needs.
+        """
+        return _Replication(self, seed, replication, trace, parameters).run()
 
 
 class _Replication:
     """Mutable state of one replication. Lives only inside Plan.run."""
 
-    def __init__(self, plan: Plan, seed: int, replication: int, trace: bool) -> None:
+    def __init__(self, plan: Plan, seed: int, replication: int, trace: bool,
+                 pinned: Sequence[float] | None = None) -> None:
         model = plan.model
         self.plan = plan
         self.model = model
@@ -101,8 +107,8 @@ class _Replication:
         ns: dict[str, Any] = {lever.id: lever.value for lever in model.levers}
         param_rng = self.streams[PARAMETERS]
         self.parameters = []
-        for param in model.parameters:
-            value = param.dist.sample(param_rng)
+        for k, param in enumerate(model.parameters):
+            value = param.dist.sample(param_rng) if pinned is None else float(pinned[k])
             ns[param.id] = value
             self.parameters.append(value)
         for var in model.state:

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .aggregate import Aggregate
 from .engine import Plan
@@ -56,20 +56,41 @@ def simulate_chunk(plan: Plan, seed: int, start: int, stop: int,
     return agg, records if keep else []
 
 
-_PLAN: Plan | None = None
+class ChunkTask(Protocol):
+    """Work on a range of replications; must pickle (it is sent to workers once)."""
+
+    def __call__(self, start: int, stop: int) -> Any: ...
 
 
-def _init_worker(model: Model) -> None:
+class SimulateTask:
+    """The task of a plain run: simulate a chunk, aggregate it, maybe keep its records."""
+
+    def __init__(self, model: Model, seed: int, keep: bool) -> None:
+        self.model, self.seed, self.keep = model, seed, keep
+        self._plan: Plan | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_plan": None}
+
+    def __call__(self, start: int, stop: int) -> tuple[Aggregate, list[Record]]:
+        if self._plan is None:
+            self._plan = Plan(self.model)
+        return simulate_chunk(self._plan, self.seed, start, stop, self.keep)
+
+
+_TASK: ChunkTask | None = None
+
+
+def _init_worker(task: ChunkTask) -> None:
     # Ctrl-C is the parent's business: it stops the pool and keeps what is done.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _PLAN
-    _PLAN = Plan(model)
+    global _TASK
+    _TASK = task
 
 
-def _work(args: tuple[int, int, int, bool]) -> tuple[Aggregate, list[Record]]:
-    assert _PLAN is not None
-    seed, start, stop, keep = args
-    return simulate_chunk(_PLAN, seed, start, stop, keep)
+def _work(bounds: tuple[int, int]) -> Any:
+    assert _TASK is not None
+    return _TASK(*bounds)
 
 
 def default_workers() -> int:
@@ -108,31 +129,39 @@ def run(model: Model, runs: int, seed: int, workers: int | None = None, *,
             return True
         return False
 
-    try:
-        if workers == 1:
-            plan = Plan(model)
-            for start, stop in _chunks(runs, chunk):
-                if take(simulate_chunk(plan, seed, start, stop, keep)):
-                    break
-        else:
-            _run_pool(model, runs, seed, workers, chunk, keep, take)
-    except KeyboardInterrupt:
-        result.interrupted = True
+    result.interrupted = map_chunks(SimulateTask(model, seed, keep), runs, workers, take,
+                                    chunk)
     result.elapsed = time.perf_counter() - began
     return result
 
 
-def _run_pool(model: Model, runs: int, seed: int, workers: int, chunk: int, keep: bool,
-              take: Callable[[tuple[Aggregate, list[Record]]], bool]) -> None:
+def map_chunks(task: ChunkTask, runs: int, workers: int, take: Callable[[Any], bool],
+               chunk: int = CHUNK) -> bool:
+    """Feed ``task``'s chunk results, in chunk order, to ``take`` until it returns True or
+    the runs are done. Returns True if interrupted by Ctrl-C (what was taken is kept)."""
+    try:
+        if workers == 1:
+            for start, stop in _chunks(runs, chunk):
+                if take(task(start, stop)):
+                    break
+        else:
+            _run_pool(task, runs, workers, chunk, take)
+    except KeyboardInterrupt:
+        return True
+    return False
+
+
+def _run_pool(task: ChunkTask, runs: int, workers: int, chunk: int,
+              take: Callable[[Any], bool]) -> None:
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(model,))
+    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(task,))
     pending: deque[Any] = deque()
     todo = _chunks(runs, chunk)
     try:
         # A window of 2 chunks per worker keeps every core busy with bounded memory.
-        for start, stop in todo:
-            pending.append(pool.apply_async(_work, ((seed, start, stop, keep),)))
+        for bounds in todo:
+            pending.append(pool.apply_async(_work, (bounds,)))
             if len(pending) >= 2 * workers:
                 break
         while pending:
@@ -140,7 +169,7 @@ def _run_pool(model: Model, runs: int, seed: int, workers: int, chunk: int, keep
                 break
             nxt = next(todo, None)
             if nxt is not None:
-                pending.append(pool.apply_async(_work, ((seed, nxt[0], nxt[1], keep),)))
+                pending.append(pool.apply_async(_work, (nxt,)))
         pool.close()
     finally:
         pool.terminate()

@@ -1,0 +1,240 @@
+"""Counterfactuals: variants and lever sweeps run with common random numbers.
+
+Every model in a comparison runs replication i with the streams of (seed, i), in the same
+worker, so each variant faces the same dice as the base, source by source. Differences are
+then paired: the interval of a difference uses the replication-by-replication agreement
+(Newcombe's paired score interval), which is much narrower than comparing two independent
+runs when the lever changes only part of what happens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import runner
+from .aggregate import Aggregate
+from .engine import Plan
+from .errors import UsageError
+from .loader import apply_variant, parse_lever_value
+from .model import Model
+from .record import Record
+from .stats import Difference, paired_difference
+from .summary import Summary, summarise
+
+
+def metrics(model: Model) -> list[tuple[str, str]]:
+    """(kind, id) of every binary metric compared: rungs reached, then outcomes."""
+    return [("rung", r.id) for r in model.rungs] + [("outcome", o.id) for o in model.outcomes]
+
+
+def _indicators(records: list[Record]) -> np.ndarray:
+    first = np.array([r.first_reach for r in records], dtype=float)
+    out = np.array([r.outcome_days for r in records], dtype=float).reshape(len(records), -1)
+    return np.hstack([np.isfinite(first), np.isfinite(out)])
+
+
+class CompareTask:
+    """Runs the same replications under several models; returns aggregates and 2x2 tables."""
+
+    def __init__(self, models: Sequence[Model], seed: int) -> None:
+        self.models = list(models)
+        self.seed = seed
+        self._plans: list[Plan] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_plans": None}
+
+    def __call__(self, start: int, stop: int) -> tuple[list[Aggregate], np.ndarray]:
+        if self._plans is None:
+            self._plans = [Plan(m) for m in self.models]
+        aggs, hits = [], []
+        for plan in self._plans:
+            records = [plan.run(self.seed, i) for i in range(start, stop)]
+            agg = Aggregate.for_model(plan.model)
+            agg.add(records)
+            aggs.append(agg)
+            hits.append(_indicators(records))
+        base = hits[0]
+        # tables[v, m] = (both, only base, only variant) over this chunk's replications.
+        tables = np.zeros((len(hits), base.shape[1], 3), dtype=np.int64)
+        for v, other in enumerate(hits):
+            tables[v, :, 0] = (base & other).sum(axis=0)
+            tables[v, :, 1] = (base & ~other).sum(axis=0)
+            tables[v, :, 2] = (~base & other).sum(axis=0)
+        return aggs, tables
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Summaries of the base and each other model, and paired differences versus the base."""
+
+    names: tuple[str, ...]
+    summaries: tuple[Summary, ...]
+    metrics: tuple[tuple[str, str], ...]
+    differences: tuple[tuple[Difference, ...], ...]  # [model][metric], model 0 is the base
+    runs: int
+    seed: int
+    elapsed: float
+    interrupted: bool = False
+
+    def difference(self, name: str, metric_id: str) -> Difference:
+        """Paired difference (name minus base) for a rung or outcome id."""
+        m = next(i for i, (_, mid) in enumerate(self.metrics) if mid == metric_id)
+        return self.differences[self.names.index(name)][m]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "runs": self.runs, "seed": self.seed, "base": self.names[0],
+            "models": [{
+                "name": name,
+                "levers": dict(s.levers),
+                "differences": [{"kind": kind, "id": mid, "base": d.base, "value": d.other,
+                                 "difference": d.diff, "ci95": [d.low, d.high]}
+                                for (kind, mid), d in zip(self.metrics, diffs, strict=True)],
+            } for name, s, diffs in zip(self.names, self.summaries, self.differences,
+                                        strict=True)],
+        }
+
+
+def run_models(named: Sequence[tuple[str, Model]], runs: int, seed: int,
+               workers: int | None = None, progress: runner.Progress | None = None
+               ) -> Comparison:
+    """Run every model on the same replications; the first one is the base."""
+    names = tuple(n for n, _ in named)
+    models = [m for _, m in named]
+    workers = runner.default_workers() if workers is None else max(1, workers)
+    aggs = [Aggregate.for_model(m) for m in models]
+    tables = np.zeros((len(models), len(metrics(models[0])), 3), dtype=np.int64)
+    began = time.perf_counter()
+
+    def take(part: tuple[list[Aggregate], np.ndarray]) -> bool:
+        part_aggs, part_tables = part
+        for mine, theirs in zip(aggs, part_aggs, strict=True):
+            mine.merge(theirs)
+        tables[...] += part_tables
+        if progress is not None:
+            progress(aggs[0].n, runs)
+        return False
+
+    interrupted = runner.map_chunks(CompareTask(models, seed), runs, workers, take)
+    n = aggs[0].n
+    diffs = tuple(tuple(paired_difference(int(t[0]), int(t[1]), int(t[2]), n) for t in table)
+                  for table in tables)
+    return Comparison(names, tuple(summarise(m, a, name) for name, m, a
+                                   in zip(names, models, aggs, strict=True)),
+                      tuple(metrics(models[0])), diffs, n, seed,
+                      time.perf_counter() - began, interrupted)
+
+
+def compare_variants(model: Model, variants: Sequence[str] | None, runs: int, seed: int,
+                     workers: int | None = None, progress: runner.Progress | None = None
+                     ) -> Comparison:
+    """The base against named variants (default: all variants of the scenario)."""
+    chosen = list(variants) if variants else [v.id for v in model.variants]
+    if not chosen:
+        raise UsageError(f"scenario '{model.id}' defines no variants; add some under "
+                         "'variants:' or use 'sim sweep' with --grid")
+    named = [("base", model)] + [(v, apply_variant(model, v)) for v in chosen]
+    return run_models(named, runs, seed, workers, progress)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept lever and its values."""
+
+    lever: str
+    values: tuple[float | bool, ...]
+
+
+def parse_grid(model: Model, text: str) -> Axis:
+    """'lever=start:stop:n' (numbers), 'lever=a,b,c' or 'lever' alone for an on/off lever."""
+    name, _, spec = text.partition("=")
+    name = name.strip()
+    try:
+        lever = model.lever(name)
+    except KeyError:
+        parse_lever_value(model, name, "0")  # raises the did-you-mean UsageError
+        raise
+    if lever.is_bool:
+        if spec and spec.strip().lower() not in ("", "true,false", "false,true"):
+            raise UsageError(f"'{name}' is on/off: write --grid {name} (sweeps false,true)")
+        return Axis(name, (False, True))
+    if not spec:
+        if lever.low is None or lever.high is None:
+            raise UsageError(f"--grid {name} needs start:stop:n (the lever has no range)")
+        spec = f"{lever.low:g}:{lever.high:g}:5"
+    if ":" in spec:
+        parts = spec.split(":")
+        if len(parts) != 3:
+            raise UsageError(f"--grid {name}=start:stop:n needs three parts (got {spec!r})")
+        try:
+            start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise UsageError(f"--grid {name}: start and stop must be numbers and n a whole "
+                             f"number (got {spec!r})") from None
+        if not 2 <= count <= 50:
+            raise UsageError(f"--grid {name}: n must be between 2 and 50 (got {count})")
+        texts = [f"{v:.10g}" for v in np.linspace(start, stop, count)]
+    else:
+        texts = [t.strip() for t in spec.split(",") if t.strip()]
+    return Axis(name, tuple(parse_lever_value(model, name, t) for t in texts))
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A metric over a grid of lever values (1 or 2 axes), with intervals."""
+
+    axes: tuple[Axis, ...]
+    metric: str
+    p: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    comparison: Comparison
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"metric": self.metric,
+                "axes": [{"lever": a.lever, "values": list(a.values)} for a in self.axes],
+                "p": self.p.tolist(), "ci95_low": self.low.tolist(),
+                "ci95_high": self.high.tolist(), "runs": self.comparison.runs,
+                "seed": self.comparison.seed}
+
+
+def metric_of(model: Model, metric: str) -> str:
+    """Check a sweep metric: an outcome id or a rung id."""
+    known = [mid for _, mid in metrics(model)]
+    if metric not in known:
+        from .expr import suggest
+        raise UsageError(f"unknown metric '{metric}'{suggest(metric, known)}; use an outcome "
+                         f"or rung id: {', '.join(known)}")
+    return metric
+
+
+def sweep(model: Model, axes: Sequence[Axis], metric: str, runs: int, seed: int,
+          workers: int | None = None, progress: runner.Progress | None = None) -> Sweep:
+    """Run every grid point on the same replications and tabulate ``metric``."""
+    if not 1 <= len(axes) <= 2:
+        raise UsageError("sweep takes one or two --grid levers")
+    metric_of(model, metric)
+    points = list(itertools.product(*[a.values for a in axes]))
+    named = [(", ".join(f"{a.lever}={v}" for a, v in zip(axes, pt, strict=True)),
+              model.with_levers({a.lever: v for a, v in zip(axes, pt, strict=True)}))
+             for pt in points]
+    comp = run_models(named, runs, seed, workers, progress)
+    shape = tuple(len(a.values) for a in axes)
+    estimates = []
+    for s in comp.summaries:
+        line = next((o for o in s.outcomes if o.id == metric), None) or \
+            next(r for r in s.rungs if r.id == metric)
+        estimates.append(line.estimate)
+    p = np.array([e.p for e in estimates]).reshape(shape)
+    low = np.array([e.low for e in estimates]).reshape(shape)
+    high = np.array([e.high for e in estimates]).reshape(shape)
+    return Sweep(tuple(axes), metric, p, low, high, comp)

@@ -1,0 +1,182 @@
+"""Global sensitivity of an outcome to the uncertain parameters (SALib: Sobol, Morris).
+
+Mirrors SALib's stages: :func:`sample` draws points in the unit cube and maps them through
+each parameter's inverse CDF; :func:`evaluate` runs ``reps`` replications at every point
+(with the same replication indices at every point: common random numbers, which removes
+most of the aleatory noise from the differences that Sobol and Morris estimate);
+:func:`analyze` hands the results to SALib. Levers are not touched: they are decisions,
+not uncertainties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import runner
+from .compare import metric_of, metrics
+from .engine import Plan
+from .errors import UsageError
+from .model import Model
+
+METHODS = ("sobol", "morris")
+
+
+def _salib() -> Any:
+    try:
+        import SALib  # noqa: F401
+    except ImportError:
+        raise UsageError("sensitivity analysis needs SALib: pip install 'escalation-sim["
+                         "sensitivity]'") from None
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+    return sobol_sample, sobol_analyze, morris_sample, morris_analyze
+
+
+def uncertain(model: Model) -> list[int]:
+    """Indices of parameters that actually vary (not 'fixed')."""
+    return [i for i, p in enumerate(model.parameters) if p.dist.kind != "fixed"]
+
+
+def problem(model: Model) -> dict[str, Any]:
+    """The SALib problem: the varying parameters on the unit cube."""
+    idx = uncertain(model)
+    if not idx:
+        raise UsageError(f"scenario '{model.id}' has no uncertain parameters to analyse")
+    return {"num_vars": len(idx), "names": [model.parameters[i].id for i in idx],
+            "bounds": [[0.0, 1.0]] * len(idx)}
+
+
+def sample(model: Model, method: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(unit-cube points, full parameter vectors) for ``method``."""
+    sobol_sample, _, morris_sample, _ = _salib()
+    prob = problem(model)
+    if method == "sobol":
+        if n < 2 or n & (n - 1):
+            raise UsageError(f"Sobol needs --samples a power of 2 (got {n})")
+        unit = sobol_sample.sample(prob, n, calc_second_order=False, seed=seed)
+    elif method == "morris":
+        unit = morris_sample.sample(prob, n, num_levels=4, seed=seed)
+    else:
+        raise UsageError(f"unknown method '{method}'; choose one of {', '.join(METHODS)}")
+    idx = uncertain(model)
+    full = np.array([[p.dist.mean for p in model.parameters]] * len(unit), dtype=float)
+    for col, i in enumerate(idx):
+        dist = model.parameters[i].dist
+        full[:, i] = [dist.ppf(float(u)) for u in unit[:, col]]
+    for i, p in enumerate(model.parameters):
+        if p.dist.kind == "fixed":
+            full[:, i] = p.dist.arg("value")
+    return unit, full
+
+
+class EvaluateTask:
+    """Mean of a 0/1 metric over ``reps`` replications at each parameter point."""
+
+    def __init__(self, model: Model, points: np.ndarray, metric: int, reps: int,
+                 seed: int) -> None:
+        self.model, self.points, self.metric = model, points, metric
+        self.reps, self.seed = reps, seed
+        self._plan: Plan | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_plan": None}
+
+    def __call__(self, start: int, stop: int) -> np.ndarray:
+        if self._plan is None:
+            self._plan = Plan(self.model)
+        n_rungs = len(self.model.rungs)
+        out = np.zeros(stop - start)
+        for row in range(start, stop):
+            hits = 0
+            for rep in range(self.reps):
+                rec = self._plan.run(self.seed, rep, parameters=self.points[row])
+                days = rec.first_reach[self.metric] if self.metric < n_rungs else \
+                    rec.outcome_days[self.metric - n_rungs]
+                hits += days != float("inf")
+            out[row - start] = hits / self.reps
+        return out
+
+
+def evaluate(model: Model, points: np.ndarray, metric: str, reps: int, seed: int,
+             workers: int | None = None, progress: runner.Progress | None = None
+             ) -> np.ndarray:
+    """The metric's probability at every point (rows of ``points``)."""
+    metric_of(model, metric)
+    index = [mid for _, mid in metrics(model)].index(metric)
+    workers = runner.default_workers() if workers is None else max(1, workers)
+    parts: list[np.ndarray] = []
+
+    def take(part: np.ndarray) -> bool:
+        parts.append(part)
+        if progress is not None:
+            progress(sum(len(p) for p in parts), len(points))
+        return False
+
+    if runner.map_chunks(EvaluateTask(model, points, index, reps, seed), len(points),
+                         workers, take, chunk=8):
+        raise KeyboardInterrupt
+    return np.concatenate(parts)
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Indices per parameter: Sobol (S1, ST) or Morris (mu*, sigma), with 95% confidence."""
+
+    method: str
+    metric: str
+    names: tuple[str, ...]
+    first: np.ndarray
+    first_conf: np.ndarray
+    total: np.ndarray
+    total_conf: np.ndarray
+    points: int
+    reps: int
+    mean: float
+
+    def ranking(self) -> list[int]:
+        """Parameter indices, most influential first (by ST or mu*)."""
+        return [int(i) for i in np.argsort(-self.total)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        first, total = ("S1", "ST") if self.method == "sobol" else ("mu_star", "sigma")
+        return {"method": self.method, "metric": self.metric, "points": self.points,
+                "replications_per_point": self.reps, "mean_probability": self.mean,
+                "parameters": [{"id": n, first: float(a), f"{first}_conf": float(b),
+                                total: float(c), f"{total}_conf": float(d)}
+                               for n, a, b, c, d in zip(self.names, self.first,
+                                                        self.first_conf, self.total,
+                                                        self.total_conf, strict=True)]}
+
+
+def analyze(model: Model, method: str, metric: str, unit: np.ndarray, y: np.ndarray,
+            reps: int, seed: int) -> Sensitivity:
+    """Sobol or Morris indices from evaluated points."""
+    _, sobol_analyze, _, morris_analyze = _salib()
+    prob = problem(model)
+    if method == "sobol":
+        res = sobol_analyze.analyze(prob, y, calc_second_order=False, seed=seed)
+        first, first_conf = np.asarray(res["S1"]), np.asarray(res["S1_conf"])
+        total, total_conf = np.asarray(res["ST"]), np.asarray(res["ST_conf"])
+    else:
+        res = morris_analyze.analyze(prob, unit, y, num_levels=4, seed=seed)
+        # Morris: mu* (mean absolute elementary effect) ranks influence; sigma flags
+        # interactions. Stored as (first, total) = (sigma, mu*) so ranking uses mu*.
+        first, first_conf = np.asarray(res["sigma"]), np.zeros(len(prob["names"]))
+        total, total_conf = np.asarray(res["mu_star"]), np.asarray(res["mu_star_conf"])
+    return Sensitivity(method, metric, tuple(prob["names"]), first, first_conf, total,
+                       total_conf, len(y), reps, float(np.mean(y)))
+
+
+def run_sensitivity(model: Model, metric: str, method: str = "sobol", samples: int = 64,
+                    reps: int = 50, seed: int = 1, workers: int | None = None,
+                    progress: runner.Progress | None = None) -> Sensitivity:
+    """Sample, evaluate and analyse in one call."""
+    unit, points = sample(model, method, samples, seed)
+    y = evaluate(model, points, metric, reps, seed, workers, progress)
+    return analyze(model, method, metric, unit, y, reps, seed)
