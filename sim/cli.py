@@ -175,6 +175,189 @@ def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argpars
     print(f"Results: {target}  (report.html, summary.json, replications.csv, plots)", file=out)
 
 
+# -- shared output for compare, sweep, sensitivity -------------------------------------------
+def _write_outputs(args: argparse.Namespace, model: Any, kind: str, data: dict[str, Any],
+                   figures: dict[str, Any], html_title: str, html_body: str,
+                   info: dict[str, Any]) -> Path:
+    """Write JSON, PNGs and an HTML page into a new results folder; return its path."""
+    from .output import default_folder, safe_name, staged_folder, write_json
+    target = Path(args.out) if args.out else default_folder(RESULTS, model, safe_name(kind))
+    with staged_folder(target, args.force) as stage:
+        write_json(stage.path / f"{kind}.json", data)
+        images = []
+        if not args.no_plots:
+            from .plots import png_bytes
+            for name, fig in figures.items():
+                png = png_bytes(fig)
+                (stage.path / f"{safe_name(name)}.png").write_bytes(png)
+                images.append((name, png))
+        (stage.path / "report.html").write_text(
+            _simple_page(html_title, html_body, images, info), encoding="utf-8")
+        write_json(stage.path / "manifest.json", info)
+        target = stage.target
+    return target
+
+
+def _simple_page(title: str, body: str, images: list[tuple[str, bytes]],
+                 info: dict[str, Any]) -> str:
+    import base64
+    import html
+    import json
+    imgs = "".join(f'<figure><img alt="{html.escape(n)}" src="data:image/png;base64,'
+                   f'{base64.b64encode(b).decode()}"></figure>' for n, b in images)
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}"
+            "</title><style>body{font:20px/1.5 system-ui,sans-serif;max-width:1200px;"
+            "margin:2em auto;padding:0 1em;color:#111}pre{font-size:16px;background:#f4f4f4;"
+            "padding:1em;overflow:auto}img{max-width:100%}</style>"
+            f"<h1>{html.escape(title)}</h1><p><strong>A teaching and exploration model, not a "
+            "forecast: the numbers follow from the scenario's stated assumptions.</strong></p>"
+            f"<pre>{html.escape(body)}</pre>{imgs}<h2>Manifest</h2>"
+            f"<pre>{html.escape(json.dumps(info, indent=2, default=str))}</pre></html>")
+
+
+def _prepared(args: argparse.Namespace) -> Any:
+    from .api import prepare
+    return prepare(args.scenario, getattr(args, "variant", None), args.set or [])
+
+
+def _info(model: Any, args: argparse.Namespace, runs: int, elapsed: float,
+          status: str = "complete", **extra: Any) -> dict[str, Any]:
+    from .output import manifest
+    from .runner import default_workers
+    return manifest(model, seed=args.seed, requested=args.runs, completed=runs,
+                    workers=args.workers or default_workers(),
+                    variant=getattr(args, "variant", None) or "base", elapsed=elapsed,
+                    status=status, started=dt.datetime.now().isoformat(timespec="seconds"),
+                    extra=extra)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Base against variants with common random numbers and paired intervals."""
+    from .compare import compare_variants
+    from .tables import comparison_table
+    model = _prepared(args)
+    chosen = [v.strip() for v in args.variants.split(",")] if args.variants else None
+    update, close = _progress(not args.quiet, f"{model.id} compare")
+    try:
+        comp = compare_variants(model, chosen, args.runs, args.seed, args.workers, update)
+    finally:
+        close()
+    if comp.runs == 0:
+        raise KeyboardInterrupt
+    text = comparison_table(comp)
+    figures = {}
+    if not args.no_plots:
+        from .plots import comparison
+        diffs = {name: [(mid, d.diff, d.low, d.high) for (_, mid), d
+                        in zip(comp.metrics, comp.differences[i], strict=True)]
+                 for i, name in enumerate(comp.names) if i}
+        figures["comparison"] = comparison(comp.summaries[0], dict(zip(
+            comp.names[1:], comp.summaries[1:], strict=True)), diffs)
+    status = "interrupted" if comp.interrupted else "complete"
+    info = _info(model, args, comp.runs, comp.elapsed, status, variants=list(comp.names[1:]))
+    target = _write_outputs(args, model, "compare", comp.to_dict(), figures,
+                            f"{model.title}: variants compared", text, info)
+    print(text)
+    print(f"\nResults: {target}")
+    return EXIT_INTERRUPTED if comp.interrupted else EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """One- or two-lever sweeps of a metric with intervals."""
+    import time
+
+    from .compare import metric_of, parse_grid, sweep
+    from .tables import sweep_table
+    model = _prepared(args)
+    axes = [parse_grid(model, g) for g in args.grid]
+    metric = metric_of(model, args.metric)
+    began = time.perf_counter()
+    update, close = _progress(not args.quiet, f"{model.id} sweep")
+    try:
+        sw = sweep(model, axes, metric, args.runs, args.seed, args.workers, update)
+    finally:
+        close()
+    if sw.comparison.runs == 0:
+        raise KeyboardInterrupt
+    text = sweep_table(sw)
+    figures = {}
+    if not args.no_plots:
+        from .plots import sweep_plot
+        figures["sweep"] = sweep_plot(sw, model)
+    info = _info(model, args, sw.comparison.runs, time.perf_counter() - began,
+                 "interrupted" if sw.comparison.interrupted else "complete",
+                 grid=args.grid, metric=metric)
+    target = _write_outputs(args, model, "sweep", sw.to_dict(), figures,
+                            f"{model.title}: sweep of P({metric})", text, info)
+    print(text)
+    print(f"\n{sw.comparison.runs} runs per grid point (common random numbers), seed "
+          f"{args.seed}.\nResults: {target}")
+    return EXIT_OK
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Sobol or Morris indices of the uncertain parameters for one metric."""
+    import time
+
+    from .compare import metric_of
+    from .sensitivity import run_sensitivity
+    from .tables import sensitivity_table
+    model = _prepared(args)
+    metric = metric_of(model, args.metric)
+    began = time.perf_counter()
+    update, close = _progress(not args.quiet, f"{model.id} {args.method}")
+    try:
+        sens = run_sensitivity(model, metric, args.method, args.samples, args.reps, args.seed,
+                               args.workers, update)
+    finally:
+        close()
+    text = sensitivity_table(sens)
+    figures = {}
+    if not args.no_plots:
+        from .plots import sensitivity_plot
+        figures["sensitivity"] = sensitivity_plot(sens, model)
+    args.runs = sens.points * sens.reps
+    info = _info(model, args, args.runs, time.perf_counter() - began, method=args.method,
+                 metric=metric, samples=args.samples, reps=args.reps)
+    target = _write_outputs(args, model, "sensitivity", sens.to_dict(), figures,
+                            f"{model.title}: what drives P({metric})?", text, info)
+    print(text)
+    print(f"\nResults: {target}")
+    return EXIT_OK
+
+
+def cmd_story(args: argparse.Namespace) -> int:
+    """Dated timelines of replications, optionally those meeting a condition."""
+    from .story import common_paths, find, timeline
+    model = _prepared(args)
+    if args.paths:
+        from .engine import Plan
+        plan = Plan(model)
+        records = [plan.run(args.seed, i) for i in range(args.paths)]
+        for rung in model.rungs:
+            if rung.index <= model.initial_rung:
+                continue
+            n, paths = common_paths(model, records, rung.id)
+            print(f"\nPaths to '{rung.name}': reached in {n} of {len(records)} runs")
+            for path in paths:
+                shown = " -> ".join(model.rungs[model.rung_index(r)].name for r in path.rungs)
+                print(f"  {path.share:6.1%}  {shown}")
+        return EXIT_OK
+    shown = 0
+    for record in find(model, args.seed, args.where, args.replication, args.count):
+        if shown:
+            print()
+        print(f"== {model.title} | replication {record.replication}, seed {args.seed}"
+              + (f" | where {args.where}" if args.where else ""))
+        print("\n".join(timeline(model, record)))
+        shown += 1
+    if not shown:
+        _err(f"no replication among {args.replication}..{args.replication + 200_000 - 1} "
+             f"meets: {args.where}")
+        return EXIT_RUNTIME
+    return EXIT_OK
+
+
 # -- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
@@ -213,6 +396,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-csv", action="store_true", help="skip the per-replication CSV")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+
+    def common(p: argparse.ArgumentParser, runs: int) -> None:
+        p.add_argument("scenario", metavar="SCENARIO")
+        p.add_argument("--runs", "-n", type=int, default=runs,
+                       help=f"replications per model (default {runs})")
+        p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        p.add_argument("--workers", "-w", type=int, default=None,
+                       help="worker processes (default: all cores)")
+        p.add_argument("--set", action="append", metavar="LEVER=VALUE",
+                       help="set a lever for every model (repeatable)")
+        p.add_argument("--out", "-o", help="results folder (default results/...)")
+        p.add_argument("--force", action="store_true", help="replace an existing --out")
+        p.add_argument("--no-plots", action="store_true", help="skip PNG plots")
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("compare", help="compare the base with variants (paired intervals)")
+    common(p, 4000)
+    p.add_argument("--variants", help="comma-separated variants (default: all)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="sweep one or two levers over a grid")
+    common(p, 1000)
+    p.add_argument("--grid", action="append", required=True, metavar="LEVER=START:STOP:N",
+                   help="a lever and its values: start:stop:n, a,b,c, or just LEVER for "
+                        "an on/off lever (give one or two)")
+    p.add_argument("--metric", required=True, help="an outcome id or a rung id")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("sensitivity", help="which uncertain parameters drive an outcome")
+    common(p, 0)
+    p.add_argument("--metric", required=True, help="an outcome id or a rung id")
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument("--samples", type=int, default=64,
+                   help="base samples (Sobol: a power of 2; Morris: trajectories)")
+    p.add_argument("--reps", type=int, default=40,
+                   help="replications at each parameter point (default 40)")
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("story", help="read replications as dated stories")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replication", "-r", type=int, default=0,
+                   help="first replication to show or search from (default 0)")
+    p.add_argument("--where", help="only replications meeting this condition, e.g. "
+                                   "\"peak >= tactical_nuclear_use\"")
+    p.add_argument("--count", type=int, default=1, help="how many stories (default 1)")
+    p.add_argument("--paths", type=int, metavar="RUNS", default=0,
+                   help="instead: the most common rung paths to each rung over RUNS runs")
+    p.add_argument("--variant", "-v")
+    p.add_argument("--set", action="append", metavar="LEVER=VALUE")
+    p.set_defaults(func=cmd_story)
     return parser
 
 

@@ -17,7 +17,8 @@ SimPy process would cost two.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import simpy
@@ -25,7 +26,7 @@ import simpy
 from .errors import SimError
 from .expr import EvalError, Expr
 from .model import DAY, PEAK, RUNG, Action, Choice, Model, Process
-from .record import Record
+from .record import Record, TraceEvent
 from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 
 INF = math.inf
@@ -87,6 +88,12 @@ class Plan:
         """
         return _Replication(self, seed, replication, trace, parameters).run()
 
+    def start(self, seed: int, replication: int, trace: bool = True) -> _Replication:
+        """A replication to drive step by step (``advance``, ``set_levers``, ``record``)."""
+        rep = _Replication(self, seed, replication, trace)
+        rep.begin()
+        return rep
+
 
 class _Replication:
     """Mutable state of one replication. Lives only inside Plan.run."""
@@ -123,7 +130,7 @@ class _Replication:
         self.rung_path: list[tuple[float, int]] = [(0.0, model.initial_rung)]
         self.outcome_days = [INF] * len(model.outcomes)
         self.counts = [0] * len(model.actions)
-        self.events: list[tuple[float, int]] = []
+        self.events: list[TraceEvent] = []
         self.rates = [0.0] * len(model.processes)
         self.versions = [0] * len(model.processes)
         self.stop = self.env.event()
@@ -244,8 +251,6 @@ class _Replication:
         ns[DAY] = now
         action = self.model.actions[index]
         self.counts[index] += 1
-        if self.trace:
-            self.events.append((now, index))
         if action.effects:
             # Simultaneous assignment: every effect reads the values before the action.
             new = [(e.var, e.expr(ns)) for e in action.effects]
@@ -255,6 +260,8 @@ class _Replication:
             target = max(self.rung, action.rung) if action.rung_mode == "raise" else action.rung
             if target != self.rung:
                 self._move_rung(target, now)
+        if self.trace:
+            self.events.append(TraceEvent(now, index, dict(ns)))
         for o in self.plan.action_outcomes[index]:
             if self.outcome_days[o] == INF:
                 self.outcome_days[o] = now
@@ -299,10 +306,11 @@ class _Replication:
         if not self.stop.triggered:
             self.stop.succeed()
 
-    # -- run --------------------------------------------------------------------------------
-    def run(self) -> Record:
+    # -- run ------------------------------------------------------------------------------
+    def begin(self) -> None:
+        """Put the schedule, the rate clocks and the cadence processes on the calendar."""
         model, env = self.model, self.env
-        try:
+        with self._located():
             for outcome in self.plan.when_outcomes:
                 if outcome.when is not None and outcome.when(self.ns):
                     self.outcome_days[outcome.index] = 0.0
@@ -312,14 +320,37 @@ class _Replication:
                 self._arm(process)
             for process in self.plan.cadence_processes:
                 env.process(self._cadence(process))
-            horizon = env.timeout(model.horizon)
-            horizon.callbacks.append(lambda _: self._finish("horizon", model.horizon)
-                                     if not self.done else None)
-            env.run(until=self.stop)
+        horizon = env.timeout(model.horizon)
+        horizon.callbacks.append(lambda _: self._finish("horizon", model.horizon)
+                                 if not self.done else None)
+
+    def advance(self, day: float) -> None:
+        """Simulate up to (not including) ``day``, or to the end when day >= horizon."""
+        with self._located():
+            if day >= self.model.horizon:
+                self.env.run(until=self.stop)
+            elif day > self.env.now and not self.done:
+                self.env.run(until=day)
+
+    def set_levers(self, changes: dict[str, Any]) -> None:
+        """Change levers mid-run (interactive play); rates that read them are redrawn."""
+        self.ns.update(changes)
+        with self._located():
+            for process in self.plan.rate_processes:
+                if _reads(process.rate, process.when) & changes.keys():
+                    self._arm(process)
+
+    @contextmanager
+    def _located(self) -> Iterator[None]:
+        try:
+            yield
         except EvalError as exc:
-            raise ModelRuntimeError(f"replication {self.replication}, day {env.now:.2f}: "
-                                    f"{exc}") from None
-        ns = self.ns
+            raise ModelRuntimeError(f"replication {self.replication}, day "
+                                    f"{self.env.now:.2f}: {exc}") from None
+
+    def record(self) -> Record:
+        """The flat record of what happened so far."""
+        model, ns = self.model, self.ns
         return Record(
             replication=self.replication, peak=self.peak, final_rung=self.rung,
             end_day=self.end_day, terminal=self.terminal,
@@ -328,3 +359,9 @@ class _Replication:
             final_state=tuple(float(ns[s.id]) for s in model.state),
             parameters=tuple(self.parameters), rung_path=tuple(self.rung_path),
             events=tuple(self.events), n_events=self.n_events)
+
+    def run(self) -> Record:
+        """Simulate the whole replication."""
+        self.begin()
+        self.advance(self.model.horizon)
+        return self.record()

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+
+class TraceEvent(NamedTuple):
+    """One action in a traced replication, with every named value just after it."""
+
+    day: float
+    action: int
+    values: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -10,7 +19,7 @@ class Record:
     """Everything one replication produced; times are days, ``inf`` when never (censored).
 
     ``rung_path`` holds (day, rung) at the start and at every change of the current rung;
-    ``events`` holds (day, action index) of every action and is filled only when traced.
+    ``events`` holds a TraceEvent for every action and is filled only when traced.
     """
 
     replication: int
@@ -24,5 +33,5 @@ class Record:
     final_state: tuple[float, ...]
     parameters: tuple[float, ...]
     rung_path: tuple[tuple[float, int], ...]
-    events: tuple[tuple[float, int], ...] = ()
+    events: tuple[TraceEvent, ...] = ()
     n_events: int = 0

@@ -1,0 +1,100 @@
+"""Plain-text tables for the terminal: comparisons, sweeps, sensitivity, exact checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .compare import Comparison, Sweep
+from .sensitivity import Sensitivity
+from .stats import decimals_for
+
+
+def pct(p: float, half_width: float = 0.0) -> str:
+    """A percentage with as many decimals as its interval supports."""
+    if p != p:  # NaN
+        return "n/a"
+    return f"{p * 100:.{decimals_for(half_width) if half_width else 1}f}%"
+
+
+def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> str:
+    """Align columns; the first ``right``-th and later columns are right-aligned."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    def fmt(row: Sequence[str]) -> str:
+        cells = [str(c).ljust(w) if i < right else str(c).rjust(w)
+                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        return "  ".join(cells).rstrip()
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(header), rule, *[fmt(r) for r in rows]])
+
+
+def comparison_table(comp: Comparison) -> str:
+    """Each metric: base probability, each variant's, and the paired difference."""
+    blocks = []
+    base = comp.summaries[0]
+    names = {mid: name for mid, name in
+             [(r.id, r.name) for r in base.rungs] + [(o.id, o.name) for o in base.outcomes]}
+    for v in range(1, len(comp.names)):
+        rows = []
+        for m, (kind, mid) in enumerate(comp.metrics):
+            d = comp.differences[v][m]
+            if kind == "rung" and mid == base.rungs[base.initial_rung].id:
+                continue
+            half = (d.high - d.low) / 2
+            sign = "+" if d.diff > 0 else ""
+            rows.append([f"{names[mid]}" + (" (rung)" if kind == "rung" else ""),
+                         pct(d.base, half), pct(d.other, half),
+                         f"{sign}{d.diff * 100:.{decimals_for(half)}f} pts",
+                         f"[{d.low * 100:+.{decimals_for(half)}f}, "
+                         f"{d.high * 100:+.{decimals_for(half)}f}]",
+                         "yes" if d.low > 0 or d.high < 0 else "no"])
+        levers = ", ".join(f"{k}={v}" for k, v in comp.summaries[v].levers) or "no change"
+        blocks.append(f"{comp.names[v]}  ({levers})\n" + grid(
+            ["metric", "base", comp.names[v], "difference", "95% CI (paired)", "clear?"],
+            rows))
+    foot = (f"{comp.runs} paired runs (common random numbers), seed {comp.seed}. "
+            "'clear?' = the 95% interval excludes 0.")
+    return "\n\n".join(blocks) + "\n\n" + foot
+
+
+def sweep_table(sw: Sweep) -> str:
+    """The metric at each grid point with its interval."""
+    if len(sw.axes) == 1:
+        rows = [[str(v), pct(float(p), (float(h) - float(lo)) / 2),
+                 f"[{pct(float(lo))}, {pct(float(h))}]"]
+                for v, p, lo, h in zip(sw.axes[0].values, sw.p, sw.low, sw.high, strict=True)]
+        return grid([sw.axes[0].lever, f"P({sw.metric})", "95% CI"], rows)
+    a, b = sw.axes
+    header = [f"{a.lever} \\ {b.lever}", *[str(v) for v in b.values]]
+    rows = []
+    for i, va in enumerate(a.values):
+        rows.append([str(va), *[f"{pct(float(sw.p[i, j]), float(sw.high[i, j] - sw.low[i, j]) / 2)}"
+                                f" ±{float(sw.high[i, j] - sw.low[i, j]) * 50:.1f}"
+                                for j in range(len(b.values))]])
+    return grid(header, rows) + f"\nP({sw.metric}) ± 95% half-width in points"
+
+
+def sensitivity_table(sens: Sensitivity) -> str:
+    """Parameters ranked by influence."""
+    if sens.method == "sobol":
+        header = ["parameter", "total effect ST", "±95%", "first order S1", "±95%"]
+    else:
+        header = ["parameter", "mu* (influence)", "±95%", "sigma (interactions)", ""]
+    rows = []
+    for i in sens.ranking():
+        rows.append([sens.names[i], f"{sens.total[i]:.3f}", f"{sens.total_conf[i]:.3f}",
+                     f"{sens.first[i]:.3f}",
+                     f"{sens.first_conf[i]:.3f}" if sens.method == "sobol" else ""])
+    return (grid(header, rows) + f"\n{sens.method.title()} on P({sens.metric}) "
+            f"(mean {sens.mean:.1%}); {sens.points} points x {sens.reps} runs each.")
+
+
+def exact_table(names: Sequence[str], exact: np.ndarray, mc: Sequence[tuple[float, float, float]]
+                ) -> str:
+    """Exact probabilities beside Monte Carlo estimates and whether each is inside its CI."""
+    rows = []
+    for name, e, (p, lo, hi) in zip(names, exact, mc, strict=True):
+        rows.append([name, f"{e:.5f}", f"{p:.5f}", f"[{lo:.5f}, {hi:.5f}]",
+                     "yes" if lo - 1e-12 <= e <= hi + 1e-12 else "NO"])
+    return grid(["quantity", "exact", "Monte Carlo", "95% CI", "inside?"], rows)
