@@ -1,0 +1,153 @@
+"""Benchmark: bare SimPy event throughput versus the model's, in the same process and run.
+
+Reports replications/s and events/s of a scenario on one worker, the ratio to bare SimPy,
+the speed-up on several workers, and the peak memory of the collecting process for
+growing run counts (it must stay flat: the runner keeps only fixed-size aggregates).
+Pure functions return numbers; ``format_report`` turns them into Markdown.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+
+import simpy
+
+from . import runner
+from .engine import Plan
+from .model import Model
+
+
+def bare_simpy(seconds: float = 1.5, processes: int = 10) -> float:
+    """Events per second of a bare SimPy model: processes waiting on random timeouts.
+
+    This is the floor cost of SimPy itself (one timeout event and one process resumption
+    per event), with no model logic at all.
+    """
+    rng = random.Random(1)
+    env = simpy.Environment()
+    count = [0]
+
+    def ticker() -> object:
+        expo = rng.expovariate
+        while True:
+            yield env.timeout(expo(1.0))
+            count[0] += 1
+
+    for _ in range(processes):
+        env.process(ticker())
+    began = time.perf_counter()
+    horizon = 0.0
+    while time.perf_counter() - began < seconds:
+        horizon += 2000.0
+        env.run(until=horizon)
+    return count[0] / (time.perf_counter() - began)
+
+
+def model_throughput(model: Model, seconds: float = 3.0, seed: int = 1) -> tuple[float, float]:
+    """(replications/s, events/s) of one worker running ``model``."""
+    plan = Plan(model)
+    plan.run(seed, 0)  # warm-up: imports, caches
+    reps = events = 0
+    began = time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        rec = plan.run(seed, reps)
+        reps += 1
+        events += rec.n_events
+    elapsed = time.perf_counter() - began
+    return reps / elapsed, events / elapsed
+
+
+def speedup(model: Model, runs: int, workers: int, seed: int = 1) -> tuple[float, float]:
+    """(seconds on 1 worker, seconds on ``workers``) for the same runs, results merged."""
+    one = runner.run(model, runs, seed, 1)
+    many = runner.run(model, runs, seed, workers)
+    return one.elapsed, many.elapsed
+
+
+def peak_memory(model: Model, runs: int, workers: int, seed: int = 1) -> float:
+    """Peak traced memory (MiB) of the collecting process during a run of ``runs``."""
+    tracemalloc.start()
+    runner.run(model, runs, seed, workers)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+@dataclass
+class BenchResult:
+    """Everything the benchmark measured."""
+
+    scenario: str
+    machine: str
+    bare_events_per_s: float
+    reps_per_s: float
+    events_per_s: float
+    workers: int
+    one_worker_s: float
+    many_workers_s: float
+    speed_runs: int
+    memory: list[tuple[int, float]] = field(default_factory=list)
+    memory_scenario: str = ""
+
+    @property
+    def ratio(self) -> float:
+        """Model events/s as a share of bare SimPy events/s."""
+        return self.events_per_s / self.bare_events_per_s
+
+    @property
+    def speedup(self) -> float:
+        """Wall-time speed-up of ``workers`` over one worker."""
+        return self.one_worker_s / self.many_workers_s
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"SimPy {simpy.__version__}")
+
+
+def run_bench(model: Model, memory_model: Model, seconds: float = 3.0, workers: int = 2,
+              speed_runs: int = 4000, memory_runs: tuple[int, ...] = (10_000, 100_000)
+              ) -> BenchResult:
+    """Measure everything in one process, one after the other."""
+    bare = bare_simpy(seconds / 2)
+    reps, events = model_throughput(model, seconds)
+    one, many = speedup(model, speed_runs, workers)
+    memory = [(n, peak_memory(memory_model, n, workers)) for n in memory_runs]
+    return BenchResult(model.id, machine(), bare, reps, events, workers, one, many, speed_runs,
+                       memory, memory_model.id)
+
+
+def format_report(r: BenchResult) -> str:
+    """Markdown report of a benchmark run."""
+    lines = [
+        f"Machine: {r.machine}",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        f"| bare SimPy events/s (same run) | {r.bare_events_per_s:,.0f} |",
+        f"| `{r.scenario}` replications/s, 1 worker | {r.reps_per_s:,.0f} |",
+        f"| `{r.scenario}` events/s, 1 worker | {r.events_per_s:,.0f} |",
+        f"| model events/s as share of bare SimPy | {r.ratio:.0%} (target >= 30%) |",
+        f"| {r.speed_runs} runs: 1 worker / {r.workers} workers | {r.one_worker_s:.2f} s / "
+        f"{r.many_workers_s:.2f} s |",
+        f"| speed-up on {r.workers} workers | {r.speedup:.2f}x (target >= 1.8x) |",
+    ]
+    for n, mib in r.memory:
+        lines.append(f"| peak memory of the collecting process, {n:,} runs of "
+                     f"`{r.memory_scenario}` | {mib:.1f} MiB |")
+    return "\n".join(lines)
