@@ -307,7 +307,8 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     levers: list[Lever] = []
     for key, raw in _items(ck, top.get("levers"), "levers"):
         path = join("levers", key)
-        item = ck.mapping(raw, path, ("value",), ("unit", "range", "description", "source"))
+        item = ck.mapping(raw, path, ("value",), ("unit", "range", "actor", "description",
+                                                  "source"))
         if not ck.ident(key, path, taken, f"lever {key}") or item is None or "value" not in item:
             continue
         value = item["value"]
@@ -333,8 +334,12 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
                         ck.err(f"{path}.value", f"must be in the lever's range [{low:g}, "
                                                 f"{high:g}] (got {value:g})")
         source = ck.source(item.get("source"), f"{path}.source", sources, True)
+        owner = item.get("actor")
+        if owner is not None:
+            ck.ref(owner, f"{path}.actor", actor_ids, "actor")
         levers.append(Lever(key, value, ck.text(item.get("unit"), f"{path}.unit"), low, high,
-                            ck.text(item.get("description"), f"{path}.description"), source))
+                            ck.text(item.get("description"), f"{path}.description"), source,
+                            owner if isinstance(owner, str) else ""))
 
     # -- parameters ---------------------------------------------------------------------
     parameters: list[Parameter] = []

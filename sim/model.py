@@ -40,7 +40,9 @@ class Actor:
 
 @dataclass(frozen=True)
 class Lever:
-    """A policy knob, fixed within a run; what variants, sweeps and --set move."""
+    """A policy knob, fixed within a run; what variants, sweeps and --set move.
+
+    ``actor`` names who controls it (used by the interactive play mode)."""
 
     id: str
     value: float | bool
@@ -49,6 +51,7 @@ class Lever:
     high: float | None = None
     description: str = ""
     source: str = ""
+    actor: str = ""
 
     @property
     def is_bool(self) -> bool:
