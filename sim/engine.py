@@ -118,8 +118,11 @@ class _Replication:
             value = param.dist.sample(param_rng) if pinned is None else float(pinned[k])
             ns[param.id] = value
             self.parameters.append(value)
-        for var in model.state:
-            ns[var.id] = self._clip(var.id, float(var.initial(ns)))
+        try:
+            for var in model.state:
+                ns[var.id] = self._clip(var.id, float(var.initial(ns)))
+        except EvalError as exc:
+            raise ModelRuntimeError(f"replication {replication}, day 0.00: {exc}") from None
         ns[RUNG] = ns[PEAK] = float(model.initial_rung)
         ns[DAY] = 0.0
         self.ns = ns
@@ -162,11 +165,14 @@ class _Replication:
         if total <= 0:
             return None  # every option is weighted 0 right now: nothing happens
         u = self.streams[stream].random() * total
+        last = None
         for action, w in zip(choice.actions, weights, strict=True):
-            u -= w
-            if u < 0:
-                return action
-        return choice.actions[-1]  # guards against rounding at the top end
+            if w > 0:
+                last = action
+                u -= w
+                if u < 0:
+                    return action
+        return last  # rounding left u >= 0: the last action that had any weight
 
     def _probability(self, expr: Expr) -> float:
         p = float(expr(self.ns))

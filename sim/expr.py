@@ -48,6 +48,13 @@ def _sqrt(x: float) -> float:
     return math.sqrt(x)
 
 
+def _pow(base: float, exponent: float) -> float:
+    # Python would return a complex number for (-8) ** (1/3); the language has only reals.
+    if base < 0 and not float(exponent).is_integer():
+        raise ValueError(f"a negative number ({base:g}) to a fractional power ({exponent:g})")
+    return float(base) ** exponent
+
+
 def _clip(x: float, lo: float, hi: float) -> float:
     return lo if x < lo else hi if x > hi else x
 
@@ -65,7 +72,8 @@ FUNCTIONS: dict[str, tuple[Any, int, int | None]] = {
 }
 
 # The globals every compiled expression runs with: the whitelisted functions, no builtins.
-_GLOBALS: dict[str, Any] = {"__builtins__": {}, **{k: v[0] for k, v in FUNCTIONS.items()}}
+_GLOBALS: dict[str, Any] = {"__builtins__": {}, "__pow__": _pow,
+                            **{k: v[0] for k, v in FUNCTIONS.items()}}
 
 _BOOL_WORDS = {"true": True, "True": True, "false": False, "False": False}
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv)
@@ -101,6 +109,8 @@ class Expr:
             return self.const
         try:
             return eval(self.code, _GLOBALS, ns)  # noqa: S307 - whitelisted AST, no builtins
+        except OverflowError:
+            raise EvalError(f"expression {self.text!r} overflowed") from None
         except (ArithmeticError, ValueError, TypeError) as exc:
             raise EvalError(f"expression {self.text!r} failed: {exc}") from None
 
@@ -143,9 +153,7 @@ class _Checker:
             if isinstance(node.value, bool):
                 return node, BOOL
             if isinstance(node.value, (int, float)):
-                value = float(node.value)
-                if not math.isfinite(value):
-                    raise ExprError(f"number {node.value!r} is too large")
+                value = _finite(node.value)
                 return ast.copy_location(ast.Constant(value), node), NUM
             raise ExprError(f"only numbers and true/false are allowed, not {node.value!r}")
         if isinstance(node, ast.Name):
@@ -155,6 +163,10 @@ class _Checker:
                 raise ExprError(f"operator {type(node.op).__name__} is not allowed")
             node.left = self._want(node.left, NUM, "arithmetic")
             node.right = self._want(node.right, NUM, "arithmetic")
+            if isinstance(node.op, ast.Pow):
+                # '**' goes through a checked function so it can never yield a complex.
+                call = ast.Call(ast.Name("__pow__", ast.Load()), [node.left, node.right], [])
+                return ast.copy_location(call, node), NUM
             return node, NUM
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
@@ -222,7 +234,9 @@ class _Checker:
         raise ExprError(f"unknown name '{name}'{suggest(name, known)}")
 
     def _call(self, node: ast.Call) -> tuple[ast.expr, str]:
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        if not isinstance(node.func, ast.Name):
+            raise ExprError(f"{_describe(node.func)} is not allowed in expressions")
+        if node.func.id not in FUNCTIONS:
             shown = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
             raise ExprError(f"unknown function '{shown}'{suggest(str(shown), FUNCTIONS)}; "
                             f"allowed: {', '.join(sorted(FUNCTIONS))}")
@@ -238,6 +252,19 @@ class _Checker:
             raise ExprError(f"{name}() takes {expected} argument(s), got {n}")
         node.args = [self._want(a, NUM, f"{name}()") for a in node.args]
         return node, NUM
+
+
+def _finite(number: float) -> float:
+    """A literal as a float, or an ExprError for one that is not a finite number."""
+    try:
+        value = float(number)
+    except OverflowError:
+        raise ExprError(f"number {str(number)[:20]}... is too large") from None
+    if math.isnan(value):
+        raise ExprError("NaN is not a number an expression can use")
+    if not math.isfinite(value) or abs(value) > 1e300:
+        raise ExprError(f"number {number!r} is too large")
+    return value
 
 
 def _describe(node: ast.AST) -> str:
@@ -273,9 +300,7 @@ def compile_expr(source: Any, kind: str, names: Mapping[str, str],
     if isinstance(source, bool):
         text = "true" if source else "false"
     elif isinstance(source, (int, float)):
-        if not math.isfinite(float(source)) or abs(float(source)) > 1e300:
-            raise ExprError(f"number {source!r} is too large")
-        text = repr(float(source))
+        text = repr(_finite(source))
     elif isinstance(source, str):
         text = source.strip()
     else:
@@ -306,6 +331,8 @@ def compile_expr(source: Any, kind: str, names: Mapping[str, str],
     if not checker.used:
         try:
             const = eval(code, _GLOBALS, {})  # noqa: S307 - checked, reads no variable
+        except OverflowError:
+            raise ExprError(f"{text!r} overflows (the result is too large)") from None
         except (ArithmeticError, ValueError) as exc:
             raise ExprError(f"{text!r} cannot be evaluated: {exc}") from None
     return Expr(text, kind, frozenset(checker.used), python, const, code)

@@ -45,6 +45,8 @@ SECTIONS = ("scenario", "ladder", "actors", "levers", "parameters", "state", "ac
 REQUIRED_SECTIONS = ("scenario", "ladder", "actors", "actions")
 RESERVED = {RUNG, PEAK, DAY, "actor", "date", "action", "true", "false", "True", "False",
             *ex.FUNCTIONS}
+# Number formats only, width at most 2 digits: a template must not build huge strings.
+_SPEC = re.compile(r"[<>^]?[+-]?\d{0,2},?(\.\d{1,2})?[dfge%]?")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_NUMBER = 1e12
 MAX_HORIZON = 36_500
@@ -134,6 +136,10 @@ class _Checker:
             self.err(path, f"must be {'a whole number' if integer else 'a number'} "
                            f"(got {_given(value)})")
             return default
+        if isinstance(value, int) and abs(value) > MAX_NUMBER:
+            self.err(path, f"must be a finite number of magnitude at most {MAX_NUMBER:g} "
+                           f"(got a {len(str(abs(value)))}-digit number)")
+            return default
         if not math.isfinite(float(value)) or abs(value) > MAX_NUMBER:
             self.err(path, f"must be a finite number of magnitude at most {MAX_NUMBER:g} "
                            f"(got {_given(float(value))})")
@@ -207,8 +213,11 @@ def _check_template(ck: _Checker, template: str, path: str, names: Iterable[str]
             ck.err(path, f"narrative placeholder {{{field_name}}} is not a known name"
                          f"{ex.suggest(field_name, allowed)}; use {{name}} with a lever, "
                          "parameter, state variable, rung, peak, day, actor, date or action")
-        elif conv or (spec and not re.fullmatch(r"[.,0-9a-z%]*", spec)):
-            ck.err(path, f"narrative placeholder {{{field_name}}} has an unsupported format")
+        elif conv or (spec and not _SPEC.fullmatch(spec)):
+            shown = f"{{{field_name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+            ck.err(path, f"narrative placeholder {shown} has an unsupported format; use "
+                         f"{{{field_name}}} or a short number format such as "
+                         f"{{{field_name}:.1f}} or {{{field_name}:.0%}}")
 
 
 def _lever_value(ck: _Checker, value: Any, path: str, lever: Lever) -> float | bool | None:
@@ -252,8 +261,10 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     if "start" in meta and not is_date(start):
         ck.err("scenario.start", f"must be a date written YYYY-MM-DD (got {_given(start)})")
     start_date: dt.date = start if is_date(start) else dt.date(2000, 1, 1)
+    before = len(ck.problems)
     horizon = ck.number(meta.get("horizon_days", 1), "scenario.horizon_days", 0,
-                        MAX_HORIZON, integer=True, strict_low=True, default=1.0)
+                        MAX_HORIZON, integer=True, strict_low=True, default=math.inf)
+    horizon_ok = len(ck.problems) == before
     if "seed" in meta:
         ck.number(meta["seed"], "scenario.seed", 0, 2**63, integer=True)
     sources: dict[str, str] = {}
@@ -318,7 +329,9 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
                 ck.err(f"{path}.range", "an on/off lever has no range")
             names[key] = ex.BOOL
         else:
+            before = len(ck.problems)
             value = ck.number(value, f"{path}.value")
+            value_ok = len(ck.problems) == before
             names[key] = ex.NUM
             rng = item.get("range")
             if rng is not None:
@@ -330,7 +343,7 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
                     if low >= high:
                         ck.err(f"{path}.range", f"low must be below high (got [{low:g}, "
                                                 f"{high:g}])")
-                    elif not low <= value <= high:
+                    elif value_ok and not low <= value <= high:
                         ck.err(f"{path}.value", f"must be in the lever's range [{low:g}, "
                                                 f"{high:g}] (got {value:g})")
         source = ck.source(item.get("source"), f"{path}.source", sources, True)
@@ -357,6 +370,10 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
 
     # -- state --------------------------------------------------------------------------
     init_names = dict(names)
+    raw_state = top.get("state")
+    init_forbidden = {
+        key: f"initial values can read levers and parameters, not the state variable '{key}'"
+        for key in (raw_state if isinstance(raw_state, dict) else {})}
     state: list[StateVar] = []
     state_ids: dict[str, int] = {}
     for key, raw in _items(ck, top.get("state"), "state"):
@@ -366,7 +383,8 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
             continue
         names[key] = ex.NUM
         state_ids[key] = len(state)
-        init = ck.expr(item.get("initial", 0), f"{path}.initial", ex.NUM, init_names, constants)
+        init = ck.expr(item.get("initial", 0), f"{path}.initial", ex.NUM, init_names, constants,
+                       init_forbidden)
         low = ck.number(item["min"], f"{path}.min") if "min" in item else None
         high = ck.number(item["max"], f"{path}.max") if "max" in item else None
         if low is not None and high is not None and low >= high:
@@ -502,7 +520,7 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
                 ck.err(f"{path}.id", f"duplicate schedule id '{eid}'")
             seen_events.add(eid)
         day = day_of(item, path)
-        if day is not None and day > horizon:
+        if day is not None and horizon_ok and day > horizon:
             ck.warn(path, f"happens on day {day:g}, after the horizon ({horizon:g} days): "
                           "it will never take effect")
         ch = choice(item, path)

@@ -108,7 +108,8 @@ def _chunks(total: int, chunk: int) -> Iterator[tuple[int, int]]:
 
 def run(model: Model, runs: int, seed: int, workers: int | None = None, *,
         progress: Progress | None = None, sink: Sink | None = None,
-        stop_when: StopRule | None = None, chunk: int = CHUNK) -> RunResult:
+        stop_when: StopRule | None = None, chunk: int = CHUNK,
+        scheduler: str | None = None) -> RunResult:
     """Run up to ``runs`` replications; ``stop_when`` may end the run early (checked
     after each chunk, in order, so the stopping point is the same for any worker count)."""
     workers = default_workers() if workers is None else max(1, workers)
@@ -130,17 +131,24 @@ def run(model: Model, runs: int, seed: int, workers: int | None = None, *,
         return False
 
     result.interrupted = map_chunks(SimulateTask(model, seed, keep), runs, workers, take,
-                                    chunk)
+                                    chunk, scheduler)
     result.elapsed = time.perf_counter() - began
     return result
 
 
 def map_chunks(task: ChunkTask, runs: int, workers: int, take: Callable[[Any], bool],
-               chunk: int = CHUNK) -> bool:
+               chunk: int = CHUNK, scheduler: str | None = None) -> bool:
     """Feed ``task``'s chunk results, in chunk order, to ``take`` until it returns True or
-    the runs are done. Returns True if interrupted by Ctrl-C (what was taken is kept)."""
+    the runs are done. Returns True if interrupted by Ctrl-C (what was taken is kept).
+
+    With ``scheduler`` (a Dask distributed address) the chunks run on that cluster;
+    the chunks and their merge order are the same, so the results are too.
+    """
     try:
-        if workers == 1:
+        if scheduler is not None:
+            from .dask_backend import run_on_dask
+            run_on_dask(task, _chunks(runs, chunk), scheduler, take)
+        elif workers == 1:
             for start, stop in _chunks(runs, chunk):
                 if take(task(start, stop)):
                     break

@@ -14,6 +14,8 @@ object tags) and then builds the values itself so that it can
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,60 @@ class Source:
     def problem(self, path: str, message: str) -> Problem:
         """A Problem located at ``path`` in this file."""
         return Problem(self.file, self.line(path), path, message)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 numbers: '5e-1' and '1e400' are floats (1.1 reads them as
+    text), '1:30' is text (not 90 sexagesimal), '010' is ten (not octal 8)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+)$"),
+    list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    return int(text, 0) if text.lower().lstrip("+-").startswith(("0x", "0o")) else int(text)
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    if text.endswith("inf"):
+        return -math.inf if text.startswith("-") else math.inf
+    if text.endswith("nan"):
+        return math.nan
+    return float(text)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+def _flow_depth(text: str) -> tuple[int, int]:
+    """(deepest bracket nesting, its line): a cheap pre-check, because PyYAML slows down
+    sharply on deeply nested flow collections before any limit of ours could apply."""
+    depth = deepest = 0
+    line = deep_line = 1
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, deep_line = depth, line
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "\n":
+            line += 1
+    return deepest, deep_line
 
 
 class _TooBig(Exception):
@@ -102,9 +158,14 @@ class _Builder:
             return [self.build(item, join(path, i), depth + 1) for i, item in enumerate(node.value)]
         try:
             return self.loader.construct_object(node, deep=True)
-        except (ValueError, OverflowError, yaml.YAMLError) as exc:
+        except yaml.YAMLError as exc:
+            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.problems.append(Problem(self.file, line, path, f"cannot read value: {what}"))
+            return None
+        except (ValueError, OverflowError) as exc:
+            why = "a number with too many digits" if "digits" in str(exc) else str(exc)
             self.problems.append(Problem(self.file, line, path,
-                                         f"cannot read value {str(node.value)[:40]!r}: {exc}"))
+                                         f"cannot read value {str(node.value)[:40]!r}: {why}"))
             return None
 
 
@@ -112,7 +173,10 @@ def parse_text(text: str, file: str) -> tuple[Source | None, list[Problem]]:
     """Parse YAML text; return the Source (None if unreadable) and the problems found."""
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         return None, [Problem(file, 0, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
-    loader = yaml.SafeLoader(text)
+    deepest, line = _flow_depth(text)
+    if deepest > MAX_DEPTH:
+        return None, [Problem(file, line, "", f"nesting deeper than {MAX_DEPTH} levels")]
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -123,11 +187,16 @@ def parse_text(text: str, file: str) -> tuple[Source | None, list[Problem]]:
     except _TooBig as exc:
         return None, [Problem(file, exc.line, "", exc.message)]
     except RecursionError:
-        return None, [Problem(file, 0, "", f"nesting deeper than {MAX_DEPTH} levels")]
+        return None, [Problem(file, 1, "", f"nesting deeper than {MAX_DEPTH} levels")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
         what = exc.problem or str(exc)
+        if "another document" in what:
+            what = "the file holds more than one YAML document ('---'); keep one scenario " \
+                   "per file"
+        elif exc.context and exc.context_mark and exc.context_mark is not mark:
+            what = f"{what} ({exc.context} on line {exc.context_mark.line + 1})"
         return None, [Problem(file, line, "", f"not valid YAML: {what}")]
     except yaml.YAMLError as exc:
         return None, [Problem(file, 0, "", f"not valid YAML: {exc}")]
