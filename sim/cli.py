@@ -97,6 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop_when = _precision_rule(args.precision, min(1000, runs))
     if runs < 1:
         raise UsageError(f"--runs must be at least 1 (got {runs})")
+    if (args.backend == "dask") != (args.scheduler is not None):
+        raise UsageError("--backend dask and --scheduler ADDRESS go together")
     target = Path(args.out) if args.out else default_folder(RESULTS, model, safe_name(variant))
     started = dt.datetime.now().isoformat(timespec="seconds")
     update, close = _progress(not args.quiet, model.id)
@@ -106,7 +108,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             sink = CsvSink(model, stream) if not args.no_csv else None
             try:
                 result = runner.run(model, runs, seed, args.workers, progress=update,
-                                    sink=sink, stop_when=stop_when)
+                                    sink=sink, stop_when=stop_when,
+                                    scheduler=args.scheduler)
             finally:
                 close()
         if args.no_csv:
@@ -436,6 +439,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(e.g. 0.005), or --max-runs is reached")
     p.add_argument("--max-runs", type=int, default=200_000,
                    help="cap for --precision (default 200000)")
+    p.add_argument("--backend", choices=("local", "dask"), default="local",
+                   help="where replications run: local processes or a Dask cluster")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
     p.add_argument("--check-exact", action="store_true",
                    help="also solve the scenario exactly (Markov scenarios) and compare")
     p.add_argument("--no-plots", action="store_true", help="skip PNG plots")
