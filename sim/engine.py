@@ -24,12 +24,15 @@ from typing import Any
 import simpy
 
 from .errors import SimError
+from .expr import _GLOBALS as GLOBALS
 from .expr import EvalError, Expr
 from .model import DAY, PEAK, RUNG, Action, Choice, Model, Process
 from .record import Record, TraceEvent
 from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 
 INF = math.inf
+MAX_ACTIONS_AT_ONCE = 10_000
+MAX_ACTIONS = 2_000_000
 
 
 class ModelRuntimeError(SimError):
@@ -65,10 +68,30 @@ class Plan:
             for a in rule.on:
                 self.rules_on[a].append(rule)
         changes = [_names_changed_by(a) for a in model.actions]
-        # Rate processes whose rate (or condition) may change when action a happens.
+        effect_vars = [{e.var for e in a.effects} for a in model.actions]
+        # Rate processes to re-evaluate when action a changes a state value, and those to
+        # re-evaluate when it moves the rung (a process in both is checked twice at most,
+        # which is harmless: the second check finds its rate unchanged).
         self.rearm_on: list[list[Process]] = [
-            [p for p in self.rate_processes if _reads(p.rate, p.when) & changes[a]]
+            [p for p in self.rate_processes if _reads(p.rate, p.when) & effect_vars[a]]
             for a in range(n_actions)]
+        rung_readers = [p for p in self.rate_processes if _reads(p.rate, p.when) & {RUNG, PEAK}]
+        self.rearm_rung: list[list[Process]] = [
+            rung_readers if model.actions[a].rung is not None else [] for a in range(n_actions)]
+        # Hot path: one compiled code object per rate, with its condition folded in.
+        self.rate_code: list[Any] = [None] * len(model.processes)
+        self.rate_const: list[float | None] = [None] * len(model.processes)
+        for p in self.rate_processes:
+            assert p.rate is not None
+            if p.when is None and p.rate.const is not None:
+                self.rate_const[p.index] = float(p.rate.const)
+            else:
+                text = p.rate.python if p.when is None else \
+                    f"({p.rate.python}) if ({p.when.python}) else 0.0"
+                self.rate_code[p.index] = compile(text, "<rate>", "eval")
+        self.effects: list[list[tuple[str, Any, float | None, float | None]]] = [
+            [(e.var, e.expr, *self._bounds(model, e.var)) for e in a.effects]
+            for a in model.actions]
         self.when_outcomes = [o for o in model.outcomes if o.when is not None]
         self.outcomes_on: list[list[Any]] = [
             [o for o in self.when_outcomes if o.when is not None and o.when.names & changes[a]]
@@ -78,6 +101,11 @@ class Plan:
             if o.action is not None:
                 self.action_outcomes[o.action].append(o.index)
         self.state_bounds = {s.id: (s.low, s.high) for s in model.state}
+
+    @staticmethod
+    def _bounds(model: Model, var: str) -> tuple[float | None, float | None]:
+        state = next(s for s in model.state if s.id == var)
+        return state.low, state.high
 
     def run(self, seed: int, replication: int, trace: bool = False,
             parameters: Sequence[float] | None = None) -> Record:
@@ -137,6 +165,9 @@ class _Replication:
         self.rates = [0.0] * len(model.processes)
         self.versions = [0] * len(model.processes)
         self.stop = self.env.event()
+        self.n_actions = 0
+        self.instant = -1.0
+        self.instant_actions = 0
 
     # -- helpers ------------------------------------------------------------------------
     def _clip(self, var: str, value: float) -> float:
@@ -182,14 +213,21 @@ class _Replication:
 
     # -- rate processes ------------------------------------------------------------------
     def _rate_of(self, process: Process) -> float:
-        if process.when is not None and not process.when(self.ns):
-            return 0.0
-        assert process.rate is not None
-        rate = float(process.rate(self.ns))
-        if rate < 0 or not math.isfinite(rate):
+        if process.start > self.env.now:
+            return 0.0  # not started yet; begin() arms it at its start day
+        const = self.plan.rate_const[process.index]
+        if const is not None:
+            return const
+        try:
+            rate = eval(self.plan.rate_code[process.index], GLOBALS, self.ns)  # noqa: S307
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            assert process.rate is not None
+            raise EvalError(f"rate {process.rate.text!r} failed: {exc}") from None
+        if not 0.0 <= rate < INF:  # also rejects NaN
+            assert process.rate is not None
             raise EvalError(f"rate {process.rate.text!r} evaluated to {rate:g}; rates must "
                             "be finite and >= 0")
-        return rate
+        return float(rate)
 
     def _arm(self, process: Process) -> None:
         """Draw a fresh clock for a rate process at its current rate."""
@@ -199,6 +237,10 @@ class _Replication:
         if rate > 0:
             delay = self.streams[FIRST_PROCESS + i].expovariate(rate)
             self._timeout(delay, self._on_clock, (process, self.versions[i]))
+
+    def _on_start(self, event: simpy.Event) -> None:
+        if not self.done:
+            self._arm(event.value)
 
     def _on_clock(self, event: simpy.Event) -> None:
         process, version = event.value
@@ -253,27 +295,46 @@ class _Replication:
         if self.done:
             return
         now = self.env.now
+        self.n_actions += 1
+        if now != self.instant:
+            self.instant, self.instant_actions = now, 0
+        self.instant_actions += 1
+        if self.instant_actions > MAX_ACTIONS_AT_ONCE or self.n_actions > MAX_ACTIONS:
+            raise EvalError(f"runaway model: more than {MAX_ACTIONS_AT_ONCE:,} actions at one "
+                            f"instant or {MAX_ACTIONS:,} in one run (a zero-delay rule that "
+                            "triggers itself, or a huge rate?)")
         ns = self.ns
         ns[DAY] = now
         action = self.model.actions[index]
         self.counts[index] += 1
-        if action.effects:
+        changed = moved = False
+        effects = self.plan.effects[index]
+        if effects:
             # Simultaneous assignment: every effect reads the values before the action.
-            new = [(e.var, e.expr(ns)) for e in action.effects]
-            for var, value in new:
-                ns[var] = self._clip(var, float(value))
+            new = [(var, expr(ns), low, high) for var, expr, low, high in effects]
+            for var, value, low, high in new:
+                value = float(value)
+                if low is not None and value < low:
+                    value = low
+                elif high is not None and value > high:
+                    value = high
+                if value != ns[var]:
+                    ns[var] = value
+                    changed = True
         if action.rung is not None:
             target = max(self.rung, action.rung) if action.rung_mode == "raise" else action.rung
             if target != self.rung:
                 self._move_rung(target, now)
+                moved = True
         if self.trace:
             self.events.append(TraceEvent(now, index, dict(ns)))
         for o in self.plan.action_outcomes[index]:
             if self.outcome_days[o] == INF:
                 self.outcome_days[o] = now
-        for outcome in self.plan.outcomes_on[index]:
-            if self.outcome_days[outcome.index] == INF and outcome.when(ns):
-                self.outcome_days[outcome.index] = now
+        if changed or moved:
+            for outcome in self.plan.outcomes_on[index]:
+                if self.outcome_days[outcome.index] == INF and outcome.when(ns):
+                    self.outcome_days[outcome.index] = now
         if action.ends_run:
             self._finish(action.id, now)
             return
@@ -285,9 +346,16 @@ class _Replication:
             # Always draw, even when p is 0 or 1, so variants stay aligned (common numbers).
             if rng.random() < self._probability(rule.probability):
                 self._timeout(rule.delay.sample(rng), self._on_response, rule)
-        for process in self.plan.rearm_on[index]:
-            if self._rate_of(process) != self.rates[process.index]:
-                self._arm(process)
+        # Only rates whose inputs really changed are recomputed; a clock is redrawn only
+        # if its rate differs (memorylessness makes keeping an unchanged clock exact).
+        if changed:
+            for process in self.plan.rearm_on[index]:
+                if self._rate_of(process) != self.rates[process.index]:
+                    self._arm(process)
+        if moved:
+            for process in self.plan.rearm_rung[index]:
+                if self._rate_of(process) != self.rates[process.index]:
+                    self._arm(process)
 
     def _move_rung(self, target: int, now: float) -> None:
         initial = self.model.initial_rung
@@ -323,7 +391,10 @@ class _Replication:
             for item in model.schedule:
                 self._timeout(item.day, self._on_scheduled, item)
             for process in self.plan.rate_processes:
-                self._arm(process)
+                if process.start > 0:
+                    self._timeout(process.start, self._on_start, process)
+                else:
+                    self._arm(process)
             for process in self.plan.cadence_processes:
                 env.process(self._cadence(process))
         horizon = env.timeout(model.horizon)
