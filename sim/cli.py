@@ -155,8 +155,18 @@ def _write_visuals(folder: Path, model: Any, summary: Any, info: dict[str, Any],
 
 
 def _check_exact(model: Any, summary: Any) -> str:
-    from .exact import compare_text
-    return compare_text(model, summary)
+    from .exact import solve
+    from .tables import exact_check_table
+    return exact_check_table(model, summary, solve(model))
+
+
+def cmd_exact(args: argparse.Namespace) -> int:
+    """Solve a Markovian scenario exactly and print the probabilities."""
+    from .exact import solve
+    from .tables import exact_result_table
+    model = _prepared(args)
+    print(exact_result_table(model, solve(model)))
+    return EXIT_OK
 
 
 def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argparse.Namespace,
@@ -500,6 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", "-v")
     p.add_argument("--set", action="append", metavar="LEVER=VALUE")
     p.set_defaults(func=cmd_story)
+
+    p = sub.add_parser("exact", help="solve a Markovian scenario exactly (no simulation)")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--variant", "-v")
+    p.add_argument("--set", action="append", metavar="LEVER=VALUE")
+    p.set_defaults(func=cmd_exact)
 
     p = sub.add_parser("bench", help="benchmark the engine against bare SimPy")
     p.add_argument("--scenario", default="scenarios/atacms.yaml")

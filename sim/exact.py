@@ -489,7 +489,10 @@ def solve(model: Model, days: npt.ArrayLike | None = None, *,
     """
     problems = markov_problems(model)
     if problems:
-        raise NotMarkovianError("cannot solve exactly: " + "; ".join(problems))
+        shown = problems[:12]
+        more = f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
+        raise NotMarkovianError(f"cannot solve '{model.id}' exactly ({len(problems)} "
+                                "non-Markovian elements):\n  - " + "\n  - ".join(shown) + more)
     horizon = float(model.horizon)
     grid = np.arange(int(horizon) + 1, dtype=float) if days is None else \
         np.asarray(days, dtype=float).reshape(-1)

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from .compare import Comparison, Sweep
+from .exact import ExactResult
+from .model import Model
 from .sensitivity import Sensitivity
 from .stats import decimals_for
+from .summary import Summary
 
 
 def pct(p: float, half_width: float = 0.0) -> str:
@@ -98,3 +101,29 @@ def exact_table(names: Sequence[str], exact: np.ndarray, mc: Sequence[tuple[floa
         rows.append([name, f"{e:.5f}", f"{p:.5f}", f"[{lo:.5f}, {hi:.5f}]",
                      "yes" if lo - 1e-12 <= e <= hi + 1e-12 else "NO"])
     return grid(["quantity", "exact", "Monte Carlo", "95% CI", "inside?"], rows)
+
+
+def exact_result_table(model: Model, result: ExactResult) -> str:
+    """Exact P(reach) and P(outcome) at a few days and at the horizon."""
+    last = len(result.days) - 1
+    picks = sorted({0, last // 4, last // 2, last}) if last > 0 else [0]
+    header = ["quantity", *[f"day {result.days[k]:g}" for k in picks]]
+    rows = [[f"reach {r.name}", *[f"{result.reach[r.index, k]:.6f}" for k in picks]]
+            for r in model.rungs]
+    rows += [[f"outcome {o.name}", *[f"{result.outcome[o.index, k]:.6f}" for k in picks]]
+             for o in model.outcomes]
+    ends = "\n".join(f"  ended by {reason}: {p:.6f}" for reason, p in result.terminal.items())
+    return (grid(header, rows) + f"\n\nHow runs end (by the horizon):\n{ends}\n"
+            f"Exact solution of a continuous-time Markov chain with {result.n_states} states.")
+
+
+def exact_check_table(model: Model, summary: Summary, result: ExactResult) -> str:
+    """Monte Carlo estimates beside the exact values, at the horizon."""
+    names = [f"reach {line.name}" for line in summary.rungs] + \
+        [f"outcome {line.name}" for line in summary.outcomes]
+    exact = np.concatenate([result.reach[:, -1], result.outcome[:, -1]])
+    mc = [(line.estimate.p, line.estimate.low, line.estimate.high)
+          for line in (*summary.rungs, *summary.outcomes)]
+    inside = sum(lo - 1e-12 <= e <= hi + 1e-12 for e, (_, lo, hi) in zip(exact, mc, strict=True))
+    return (exact_table(names, exact, mc) + f"\n{inside} of {len(mc)} exact values inside "
+            "their 95% Monte Carlo interval (expect about 95%; see docs/verification.md).")
