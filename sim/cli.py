@@ -14,7 +14,7 @@ from .errors import ScenarioError, SimError, UsageError
 from .loader import check_file
 
 EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-DEFAULT_RUNS = 4000
+DEFAULT_RUNS = 10_000
 RESULTS = Path("results")
 
 
@@ -417,6 +417,82 @@ How to read it:
 """
 
 
+# -- play ----------------------------------------------------------------------------------
+def cmd_play(args: argparse.Namespace) -> int:
+    """Play one actor turn by turn against the model; save a Markdown transcript."""
+    import shlex
+
+    from . import play
+    from .api import prepare
+    model = prepare(args.scenario)
+    game = play.Game(model, args.actor, args.seed, args.replication, args.every)
+    script = play.load_moves(args.moves, game) if args.moves is not None else None
+    if args.runs < 1:
+        raise UsageError(f"--runs must be at least 1 (got {args.runs})")
+    path = Path(args.transcript) if args.transcript else play.default_transcript(RESULTS, game)
+    overwrite = path.exists()
+    if overwrite and (path.is_dir() or not sys.stdin.isatty() or input(
+            f"{path} already exists. Overwrite it? [y/N] ").strip().lower() not in ("y", "yes")):
+        raise UsageError(f"transcript {path} already exists and was not overwritten; give "
+                         "another --transcript or remove it")
+    command = " ".join(["python -m sim play", shlex.quote(args.scenario), "--as", args.actor,
+                        f"--seed {args.seed} --replication {args.replication} "
+                        f"--every {args.every:g}"]
+                       + (["--moves", shlex.quote(args.moves)] if args.moves else []))
+    if game.all_levers:
+        print(f"No lever in {args.scenario} names its actor: you control all of them.")
+
+    def decide(situation: Any, problem: str | None) -> Any:
+        if problem is None:
+            print("\n" + play.situation_text(game, situation))
+        if script is not None:  # checked in full before the game started
+            moves = script.get(situation.index, {})
+            print("Moves from " + args.moves + ": " + (", ".join(
+                f"{k}={play.fmt_value(v)}" for k, v in moves.items()) or "none"))
+            return moves
+        if problem is not None:
+            print(f"  ! {problem}")
+        while True:
+            line = input(play.PROMPT)
+            if line.strip() in ("?", "help"):
+                print(play.levers_text(game, situation))
+                continue
+            try:
+                return play.parse_line(line)
+            except play.MoveError as exc:
+                print(f"  ! {exc}")
+
+    def save(text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w" if overwrite else "x", encoding="utf-8") as stream:
+            stream.write(text)
+
+    try:
+        record = play.run(game, decide)
+        print("\n== The end ==")
+        print("\n".join(f"  {line}" for line in game.tail) or "  (nothing more happened)")
+        update, close = _progress(not args.quiet, "default policy")
+        try:
+            standing = play.standing(model, record.peak, args.runs, args.seed, args.workers,
+                                     update)
+        finally:
+            close()
+        default = play.same_dice(model, args.seed, args.replication)
+        print("\n".join(play.verdict(game, model, standing, default)))
+        text = play.transcript(game, command, True, model, standing, default)
+    except (KeyboardInterrupt, EOFError):
+        print()
+        if not game.turns:
+            _err("Stopped before the first move; no transcript was saved.")
+            return EXIT_INTERRUPTED
+        save(play.transcript(game, command, game.over))
+        _err(f"Stopped; the transcript so far was saved to {path}")
+        return EXIT_INTERRUPTED
+    save(text)
+    print(f"\nTranscript for the debrief: {path}")
+    return EXIT_OK
+
+
 # -- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
@@ -529,6 +605,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", metavar="FILE", help="also write the Markdown report here "
                                                    "(e.g. docs/performance.md)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("play", help="play one actor turn by turn against the model")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--as", dest="actor", required=True, metavar="ACTOR",
+                   help="the actor you play (you set the levers tagged with it)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--replication", "-r", type=int, default=0,
+                   help="which replication's dice to play (default 0)")
+    p.add_argument("--every", type=float, default=30.0, metavar="DAYS",
+                   help="days between decisions, from day 0 (default 30)")
+    p.add_argument("--moves", metavar="FILE", help="take the moves from a YAML file instead "
+                                                   "of the keyboard (replayable)")
+    p.add_argument("--transcript", metavar="FILE",
+                   help="Markdown transcript (default results/play-...md; never overwritten "
+                        "without asking)")
+    p.add_argument("--runs", "-n", type=int, default=2000,
+                   help="default-policy replications to compare with (default 2000)")
+    p.add_argument("--workers", "-w", type=int, default=None,
+                   help="worker processes for that comparison (default: all cores)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_play)
     return parser
 
 

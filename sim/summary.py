@@ -135,9 +135,11 @@ def summarise(model: Model, agg: Aggregate, variant: str = "base") -> Summary:
         warnings.append(f"Only {n} runs: a probability near 50% is known to about "
                         f"±{half * 100:.1f} points; use --runs 4000 or more for teaching "
                         "figures.")
+    seen: set[str] = set()
     for line in (*rungs, *outcomes):
         k = line.estimate.k
-        if 0 < k < FEW_EVENTS:
+        if 0 < k < FEW_EVENTS and line.name not in seen:
+            seen.add(line.name)
             warnings.append(f"'{line.name}' happened in only {k} of {n} runs: treat "
                             f"{line.estimate.p:.2%} as an order of magnitude (95% interval "
                             f"{line.estimate.low:.2%} to {line.estimate.high:.2%}).")
