@@ -486,7 +486,8 @@ def cmd_play(args: argparse.Namespace) -> int:
             _err("Stopped before the first move; no transcript was saved.")
             return EXIT_INTERRUPTED
         save(play.transcript(game, command, game.over))
-        _err(f"Stopped; the transcript so far was saved to {path}")
+        _err(f"Stopped at decision {game.index + 1} of {len(game.days)}; the transcript so far "
+             f"was saved to {path}")
         return EXIT_INTERRUPTED
     save(text)
     print(f"\nTranscript for the debrief: {path}")

@@ -1,0 +1,621 @@
+"""Play one actor turn by turn against the model (classroom mode).
+
+A :class:`Game` drives one replication step by step: at each decision point (every
+``every`` days from day 0) it describes the situation and takes the player's lever
+settings; the model plays every other actor with the same dice (seed, replication) that
+``sim run`` would use. :func:`run` plays a whole game through a ``decide`` callback, so the
+same logic serves a keyboard, a moves file and tests. Afterwards :func:`standing` places the
+player's peak rung in the Monte Carlo distribution under the default policy, and
+:func:`transcript` writes the Markdown record for the debrief.
+
+Pure: nothing here prints, reads input or writes files; the CLI does.
+
+Timing: settings made at the first decision (day 0) are applied before anything happens,
+so levers that only set the starting state (such as a missile stock) take effect. Such
+levers cannot be changed later in the run, and the game says so. Later settings take
+effect from their decision day on; rates that read a changed lever are redrawn at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import expr as ex
+from . import runner
+from .engine import Plan
+from .errors import UsageError
+from .loader import parse_lever_value
+from .model import Lever, Model
+from .record import Record
+from .stats import Estimate, wilson
+from .story import render
+from .yamlsrc import parse_text
+
+Value = float | bool
+MAX_DECISIONS = 400
+
+
+class MoveError(UsageError):
+    """A move that cannot be played: unknown lever, bad value, another actor's lever."""
+
+
+def fmt_value(value: Any) -> str:
+    """A lever or state value as a player types it: true/false, or a short number."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    return str(value)
+
+
+def _as_text(raw: Any) -> str:
+    """A typed value (from YAML) as the text parse_lever_value reads, without rounding."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, float):
+        return repr(raw)
+    return str(raw)
+
+
+def _day(day: float) -> str:
+    return f"{day:g}"
+
+
+@dataclass(frozen=True)
+class LeverState:
+    """A lever the player controls, its current value and whether it can move now."""
+
+    lever: Lever
+    value: Value
+    settable: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the player sees at a decision point."""
+
+    index: int
+    count: int
+    day: float
+    date: dt.date
+    rung: str
+    peak: str
+    state: tuple[tuple[str, float, float], ...]  # id, value, change since last decision
+    events: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    levers: tuple[LeverState, ...]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One decision: the situation shown and the lever changes the player made."""
+
+    situation: Situation
+    changes: tuple[tuple[str, Value], ...]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where the player's peak falls among default-policy replications."""
+
+    runs: int
+    seed: int
+    peak: int
+    at_least: Estimate  # P(peak >= the player's peak) under the default policy
+    above: Estimate  # P(peak > the player's peak)
+    peak_share: tuple[float, ...]
+    interrupted: bool = False
+
+
+def runtime_names(model: Model) -> set[str]:
+    """Every name read while a replication runs (not only when it starts)."""
+    names: set[str] = set()
+
+    def add(*exprs: Any) -> None:
+        for e in exprs:
+            if e is not None:
+                names.update(e.names)
+    for process in model.processes:
+        add(process.rate, process.when, *process.choice.weights)
+    for rule in model.rules:
+        add(rule.probability, rule.when, *rule.choice.weights)
+    for item in model.schedule:
+        add(item.when, item.probability, *item.choice.weights)
+    for action in model.actions:
+        add(*(effect.expr for effect in action.effects))
+    for outcome in model.outcomes:
+        add(outcome.when)
+    return names
+
+
+class Game:
+    """One replication played turn by turn, one actor's levers in the player's hands."""
+
+    def __init__(self, model: Model, actor: str, seed: int = 1, replication: int = 0,
+                 every: float = 30.0) -> None:
+        known = {a.id: a for a in model.actors}
+        if actor not in known:
+            raise UsageError(f"unknown actor '{actor}'{ex.suggest(actor, known)}; actors: "
+                             f"{', '.join(known)}")
+        if seed < 0 or replication < 0:
+            raise UsageError("--seed and --replication must be 0 or more")
+        if not (math.isfinite(every) and every >= 1):
+            raise UsageError(f"--every must be at least 1 day (got {every:g})")
+        if not model.levers:
+            raise UsageError(f"scenario '{model.id}' has no levers to play")
+        self.model = model
+        self.actor = known[actor]
+        self.seed = seed
+        self.replication = replication
+        self.every = every
+        self.all_levers = not any(lv.actor for lv in model.levers)
+        self.levers = tuple(lv for lv in model.levers if self.all_levers or lv.actor == actor)
+        if not self.levers:
+            owners = sorted({lv.actor for lv in model.levers})
+            raise UsageError(f"{self.actor.name} ({actor}) controls no levers in scenario "
+                             f"'{model.id}'; actors with levers: {', '.join(owners)}")
+        self.days = tuple(k * every for k in range(math.ceil(model.horizon / every)))
+        if len(self.days) > MAX_DECISIONS:
+            raise UsageError(f"--every {every:g} gives {len(self.days)} decisions; at most "
+                             f"{MAX_DECISIONS} (use a longer interval)")
+        live = runtime_names(model)
+        self.start_only = frozenset(lv.id for lv in self.levers if lv.id not in live)
+        self.turns: list[Turn] = []
+        self.index = 0
+        self.rep = Plan(model).start(seed, replication)
+        self._seen = 0
+        self.tail: tuple[str, ...] = ()  # events after the last decision, once over
+        self._last_state = {s.id: float(self.rep.ns[s.id]) for s in model.state}
+        self._situation: Situation | None = self._observe()
+
+    # -- what the player sees -------------------------------------------------------------
+    @property
+    def over(self) -> bool:
+        """True once the run has ended (no more decisions)."""
+        return self._situation is None
+
+    def situation(self) -> Situation | None:
+        """The current decision point, or None when the game is over."""
+        return self._situation
+
+    def new_events(self) -> tuple[str, ...]:
+        """Dated lines for the actions since the last look, with rung changes marked."""
+        model, rep = self.model, self.rep
+        lines = []
+        rung = int(rep.events[self._seen - 1].values["rung"]) if self._seen else \
+            model.initial_rung
+        for event in rep.events[self._seen:]:
+            action = model.actions[event.action]
+            text = render(action.narrative, event.values, model, event.action) \
+                if action.narrative else f"{self._actor_name(action.actor)}: {action.name}."
+            date = model.date_of(event.day).isoformat()
+            text = text[len(date) + 2:] if text.startswith(date + ": ") else text
+            lines.append(f"{date} (day {int(event.day)}): {text}")
+            new = int(event.values["rung"])
+            if new != rung:
+                arrow = "UP" if new > rung else "DOWN"
+                lines.append(f"    [{arrow}] the crisis is now at '{model.rungs[new].name}'")
+                rung = new
+        self._seen = len(rep.events)
+        return tuple(lines)
+
+    def _actor_name(self, actor_id: str) -> str:
+        return next((a.name for a in self.model.actors if a.id == actor_id), actor_id)
+
+    def outcomes_so_far(self) -> tuple[str, ...]:
+        """Outcomes that have occurred, with their dates."""
+        model = self.model
+        return tuple(f"{o.name} ({model.date_of(day).isoformat()})"
+                     for o, day in zip(model.outcomes, self.rep.outcome_days, strict=True)
+                     if day != math.inf)
+
+    def _observe(self) -> Situation:
+        model, rep = self.model, self.rep
+        day = self.days[self.index]
+        state = []
+        for s in model.state:
+            value = float(rep.ns[s.id])
+            state.append((s.id, value, value - self._last_state[s.id]))
+            self._last_state[s.id] = value
+        levers = []
+        for lv in self.levers:
+            fixed = lv.id in self.start_only and self.index > 0
+            levers.append(LeverState(lv, rep.ns[lv.id], not fixed,
+                                     "only sets the starting state" if lv.id in
+                                     self.start_only else ""))
+        return Situation(self.index, len(self.days), day, model.date_of(day),
+                         model.rungs[rep.rung].name, model.rungs[rep.peak].name, tuple(state),
+                         self.new_events(), self.outcomes_so_far(), tuple(levers))
+
+    # -- what the player does -------------------------------------------------------------
+    def check(self, moves: Mapping[str, Any], index: int | None = None) -> dict[str, Value]:
+        """Validate moves (lever -> value or text) for decision ``index`` (default: now);
+        return the levers whose value changes. Raises MoveError with a clear message."""
+        index = self.index if index is None else index
+        mine = [lv.id for lv in self.levers]
+        current = dict(self.rep.ns)
+        changes: dict[str, Value] = {}
+        for name, raw in moves.items():
+            name = str(name)
+            try:
+                lever = self.model.lever(name)
+            except KeyError:
+                raise MoveError(f"unknown lever '{name}'{ex.suggest(name, mine)}; "
+                                f"{self.you()} can set: {', '.join(mine)}") from None
+            if lever.id not in mine:
+                raise MoveError(f"lever '{name}' belongs to {self._actor_name(lever.actor)} "
+                                f"({lever.actor}), not to {self.you()}; you can set: "
+                                f"{', '.join(mine)}")
+            if isinstance(raw, (dict, list)) or raw is None:
+                raise MoveError(f"lever '{name}' needs a single value (got "
+                                f"{'nothing' if raw is None else type(raw).__name__})")
+            try:
+                value = parse_lever_value(self.model, name, _as_text(raw))
+            except UsageError as exc:
+                raise MoveError(str(exc)) from None
+            old = current[name] if index == self.index else None
+            if old is not None and value == old and isinstance(value, bool) == isinstance(
+                    old, bool):
+                continue  # restating the current value is not a move
+            if name in self.start_only and index > 0:
+                raise MoveError(f"lever '{name}' only sets the starting state, so it can be "
+                                f"changed only at the first decision (day 0)")
+            changes[name] = value
+        return changes
+
+    def you(self) -> str:
+        """The played actor's name."""
+        return self.actor.name
+
+    def play(self, moves: Mapping[str, Any]) -> Situation | None:
+        """Apply the moves, simulate to the next decision (or the end); return it or None."""
+        if self._situation is None:
+            raise UsageError("the game is over")
+        changes = self.check(moves)
+        self.turns.append(Turn(self._situation, tuple(changes.items())))
+        if changes:
+            if self.index == 0:
+                # Nothing has happened yet: restart with the new levers so that they also
+                # shape the starting state. Same seed and replication, so the same dice.
+                self.model = self.model.with_levers(changes)
+                self.rep = Plan(self.model).start(self.seed, self.replication)
+                self._last_state = {s.id: float(self.rep.ns[s.id]) for s in self.model.state}
+            else:
+                self.rep.set_levers(changes)
+        self.index += 1
+        if self.index < len(self.days):
+            self.rep.advance(self.days[self.index])
+        if self.index >= len(self.days) or self.rep.done:
+            if not self.rep.done:
+                self.rep.advance(self.model.horizon)
+            self._situation = None
+            self.tail = self.new_events()
+        else:
+            self._situation = self._observe()
+        return self._situation
+
+    def record(self) -> Record:
+        """The played replication's record (complete once the game is over)."""
+        return self.rep.record()
+
+
+Decide = Callable[[Situation, str | None], Mapping[str, Any]]
+
+
+def run(game: Game, decide: Decide) -> Record:
+    """Play to the end. ``decide(situation, problem)`` returns moves; after a bad move it
+    is called again with the problem's message (raise from it to give up instead)."""
+    situation = game.situation()
+    while situation is not None:
+        problem: str | None = None
+        while True:
+            moves = decide(situation, problem)
+            try:
+                game.check(moves)
+                break
+            except MoveError as exc:
+                problem = str(exc)
+        situation = game.play(moves)
+    return game.record()
+
+
+# -- input: typed lines and moves files -------------------------------------------------------
+def parse_line(text: str) -> dict[str, str]:
+    """'lever=value, lever=value' (commas or spaces) as typed at the prompt."""
+    text = re.sub(r"\s*=\s*", "=", text.strip())
+    moves: dict[str, str] = {}
+    for token in filter(None, re.split(r"[,;\s]+", text)):
+        name, sep, value = token.partition("=")
+        if not sep or not name or not value:
+            raise MoveError(f"write moves as lever=value (got {token!r})")
+        moves[name] = value
+    return moves
+
+
+def load_moves(path: str | Path, game: Game) -> dict[int, dict[str, Value]]:
+    """Read and check a moves file; return decision index -> lever changes.
+
+    Two forms: a list of ``{day: 30, set: {lever: value}}`` (days must be decision days),
+    or a mapping decision-index -> ``{lever: value}``. Every move is checked against the
+    played actor's levers now, so a bad file fails before the game starts."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{name}: cannot read moves file: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not text.strip():
+        return {}
+    src, problems = parse_text(text, name)
+    if problems or src is None:
+        raise UsageError("; ".join(str(p) for p in problems) or f"{name}: unreadable")
+    data = src.data
+
+    def fail(where: str, message: str) -> MoveError:
+        line = src.line(where)
+        return MoveError(f"{name}:{line}: {message}" if line else f"{name}: {message}")
+
+    entries: list[tuple[str, int, Any]] = []  # (yaml path, decision index, settings)
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            where = f"[{i}]"
+            if not isinstance(item, dict) or set(item) != {"day", "set"}:
+                raise fail(where, "each entry needs exactly 'day' and 'set', e.g. "
+                                  "{day: 30, set: {lever: value}}")
+            day = item["day"]
+            if isinstance(day, bool) or not isinstance(day, (int, float)) or \
+                    day not in game.days:
+                raise fail(f"{where}.day", f"day {fmt_value(day)} is not a decision day "
+                                           f"(decisions every {game.every:g} days: "
+                                           f"{_days_list(game)})")
+            entries.append((f"{where}.set", game.days.index(day), item["set"]))
+    elif isinstance(data, dict):
+        for key, settings in data.items():
+            if not re.fullmatch(r"\d+", key) or int(key) >= len(game.days):
+                raise fail(key, f"decision '{key}' does not exist (decisions are numbered "
+                                f"0 to {len(game.days) - 1})")
+            entries.append((key, int(key), settings))
+    else:
+        raise fail("", "a moves file is a list of {day: D, set: {lever: value}} or a "
+                       "mapping decision-number -> {lever: value}")
+    script: dict[int, dict[str, Value]] = {}
+    for where, index, settings in entries:
+        if index in script:
+            raise fail(where, f"decision {index} (day {_day(game.days[index])}) is given twice")
+        if not isinstance(settings, dict):
+            raise fail(where, "settings must be a mapping {lever: value}")
+        try:
+            script[index] = game.check(settings, index)
+        except MoveError as exc:
+            raise fail(where, f"day {_day(game.days[index])}: {exc}") from None
+    return script
+
+
+def _days_list(game: Game) -> str:
+    shown = ", ".join(_day(d) for d in game.days[:4])
+    return shown + (f", ... {_day(game.days[-1])}" if len(game.days) > 4 else "")
+
+
+# -- after the game -------------------------------------------------------------------------
+def standing(model: Model, peak: int, runs: int, seed: int, workers: int | None = None,
+             progress: runner.Progress | None = None) -> Standing:
+    """P(peak >= ``peak``) over ``runs`` default-policy replications (Wilson interval)."""
+    if runs < 1:
+        raise UsageError(f"--runs must be at least 1 (got {runs})")
+    result = runner.run(model, runs, seed, workers, progress=progress)
+    counts = result.aggregate.peak_counts
+    n = int(result.aggregate.n)
+    k = int(counts[peak:].sum())
+    share = tuple(float(c) / n if n else math.nan for c in counts)
+    return Standing(n, seed, peak, wilson(k, n), wilson(int(counts[peak + 1:].sum()), n),
+                    share, result.interrupted)
+
+
+def same_dice(model: Model, seed: int, replication: int) -> Record:
+    """The same replication under the default policy (nobody moves a lever)."""
+    return Plan(model).run(seed, replication, trace=True)
+
+
+def ending(model: Model, record: Record) -> str:
+    """How a replication ended, in one sentence."""
+    if record.terminal == "horizon":
+        return (f"the horizon ({model.date_of(record.end_day).isoformat()}) was reached with "
+                f"the crisis at '{model.rungs[record.final_rung].name}'")
+    action = model.actions[model.action_index(record.terminal)]
+    return f"the run ended on {model.date_of(record.end_day).isoformat()}: {action.name}"
+
+
+def _outcome_names(model: Model, record: Record) -> list[str]:
+    return [o.name for o, day in zip(model.outcomes, record.outcome_days, strict=True)
+            if day != math.inf]
+
+
+def verdict(game: Game, base: Model, standing_: Standing | None,
+            default: Record | None) -> list[str]:
+    """The debrief sentences: outcome, peak, place in the distribution, same dice."""
+    rec = game.record()
+    model = game.model
+    peak_name = model.rungs[rec.peak].name
+    lines = [f"Outcome: {ending(model, rec)}.",
+             f"Your peak rung: '{peak_name}' (rung {rec.peak} of {len(model.rungs) - 1})."]
+    got = _outcome_names(model, rec)
+    lines.append("Outcomes that occurred: " + ("; ".join(got) if got else "none") + ".")
+    if standing_ is not None and standing_.runs:
+        e, above = standing_.at_least, standing_.above
+        note = f" (interrupted after {standing_.runs} runs)" if standing_.interrupted else ""
+        lines.append(
+            f"Under the default policy, the crisis peaks at '{peak_name}' or higher in "
+            f"{e.p:.1%} of {standing_.runs} runs (95% interval {e.low:.1%} to {e.high:.1%}, "
+            f"seed {standing_.seed}){note}, and higher than yours in {above.p:.1%} "
+            f"[{above.low:.1%}, {above.high:.1%}]: " + _rarity(e.p, above.p))
+    if default is not None:
+        d_peak = default.peak
+        gap = abs(d_peak - rec.peak)
+        compared = ("the same peak as yours" if gap == 0 else
+                    f"{gap} rung{'s' if gap > 1 else ''} "
+                    f"{'higher' if d_peak > rec.peak else 'lower'} than yours")
+        lines.append(
+            f"With the default policy and the same dice (seed {game.seed}, replication "
+            f"{game.replication}) the crisis would have peaked at "
+            f"'{base.rungs[d_peak].name}' ({compared}), and {ending(base, default)}.")
+        mine, theirs = set(got), set(_outcome_names(base, default))
+        if mine != theirs:
+            if theirs - mine:
+                lines.append("Only with the default policy: " +
+                             "; ".join(sorted(theirs - mine)) + ".")
+            if mine - theirs:
+                lines.append("Only with your moves: " + "; ".join(sorted(mine - theirs)) + ".")
+    return lines
+
+
+def _rarity(at_least: float, above: float) -> str:
+    if at_least < 0.05:
+        return "your crisis went unusually high."
+    if above > 0.5:
+        return "most default-policy runs go higher than yours did."
+    return "a peak like yours is within the usual range."
+
+
+# -- presentation (text only; the CLI prints it) -----------------------------------------------
+def situation_text(game: Game, s: Situation) -> str:
+    """The situation at a decision point, for the terminal."""
+    out = [f"== Decision {s.index + 1} of {s.count}: {s.date.isoformat()} (day {_day(s.day)}) ==",
+           f"Rung now: {s.rung}    Peak so far: {s.peak}"]
+    if s.events:
+        out.append("Since the last decision:" if s.index else "At the start:")
+        out += [f"  {line}" for line in s.events]
+    elif s.index:
+        out.append("Since the last decision: nothing happened.")
+    if s.outcomes:
+        out.append("Outcomes so far: " + "; ".join(s.outcomes))
+    out.append("State: " + ", ".join(
+        f"{sid} {fmt_state(v)}" + (f" ({'+' if d > 0 else ''}{fmt_state(d)})" if d else "")
+        for sid, v, d in s.state))
+    out.append(levers_text(game, s))
+    return "\n".join(out)
+
+
+def fmt_state(value: float) -> str:
+    """A state value, short."""
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def levers_text(game: Game, s: Situation) -> str:
+    """The player's levers with their current values."""
+    head = f"Your levers ({game.you()})"
+    if game.all_levers:
+        head += " - no lever in this scenario names its actor, so you control all of them"
+    out = [head + ":"]
+    for ls in s.levers:
+        lv = ls.lever
+        kind = "on/off" if lv.is_bool else (f"[{lv.low:g}, {lv.high:g}]" if lv.low is not None
+                                            and lv.high is not None else "number")
+        unit = f" {lv.unit}" if lv.unit and not lv.is_bool else ""
+        fixed = "" if ls.settable else "  (fixed: it only sets the starting state)"
+        desc = f"  {lv.description.strip()}" if lv.description else ""
+        out.append(f"  {lv.id} = {fmt_value(ls.value)}{unit}  {kind}{fixed}{desc}")
+    return "\n".join(out)
+
+
+PROMPT = "Your moves (lever=value, separated by spaces; Enter keeps everything; ? for help): "
+
+
+def transcript(game: Game, command: str, finished: bool, base: Model | None = None,
+               standing_: Standing | None = None, default: Record | None = None) -> str:
+    """The Markdown transcript of a (possibly unfinished) game for the debrief."""
+    model = game.model
+    out = [f"# Play transcript: {model.title}", "",
+           f"- Scenario: `{model.path or model.id}` (id `{model.id}`, sha256 "
+           f"`{model.digest[:12]}`)",
+           f"- You played: {game.actor.name} (`{game.actor.id}`); your levers: "
+           + ", ".join(f"`{lv.id}`" for lv in game.levers)
+           + (" (no lever names its actor, so all of them)" if game.all_levers else ""),
+           f"- Dice: seed {game.seed}, replication {game.replication}; a decision every "
+           f"{game.every:g} days from {model.start.isoformat()}",
+           f"- Command: `{command}`", ""]
+    if not finished:
+        out += [f"**Unfinished:** stopped at decision {game.index + 1} of {len(game.days)}.",
+                ""]
+    out += ["This is a teaching model, not a forecast: every number in it is a stated "
+            "assumption or a cited figure, and the point is to argue about them.", ""]
+    for turn in game.turns:
+        out += _turn_md(turn)
+    if finished:
+        rec = game.record()
+        out += ["## The end", ""]
+        if game.tail:
+            out += ["What happened after your last decision:", ""]
+            out += [_bullet(line) for line in game.tail] + [""]
+        if base is not None:
+            out += [f"- {line}" for line in verdict(game, base, standing_, default)] + [""]
+        if standing_ is not None and standing_.runs:
+            out += ["Peak rung under the default policy "
+                    f"({standing_.runs} runs, seed {standing_.seed}):", "",
+                    "| Rung | Share of runs peaking here | |", "|---|---:|---|"]
+            for rung, share in zip(model.rungs, standing_.peak_share, strict=True):
+                mark = "<- your peak" if rung.index == rec.peak else ""
+                out.append(f"| {rung.name} | {share:.1%} | {mark} |")
+            out.append("")
+    out += ["## Your moves (replayable)", "",
+            "Save this block as a file and pass it with `--moves` (same `--seed`, "
+            "`--replication` and `--every`) to replay the game with the same dice:", "",
+            "```yaml", moves_yaml(game), "```", "",
+            "## Debrief questions", "",
+            "1. Which of your moves changed what the other actors did, and how soon?",
+            "2. Compare your crisis with the default policy on the same dice: what did your "
+            "moves buy, and what did they cost?",
+            "3. Was your peak unusual for this scenario (see the distribution above)? Would "
+            "you make the same moves again if the dice were different?",
+            "4. Which assumption in the scenario drove the result most? Where is it sourced?",
+            ""]
+    return "\n".join(out)
+
+
+def moves_yaml(game: Game) -> str:
+    """The player's lever changes as a moves file (a YAML list)."""
+    rows = [f"- {{day: {_day(t.situation.day)}, set: {{"
+            + ", ".join(f"{k}: {fmt_value(v)}" for k, v in t.changes) + "}}"
+            for t in game.turns if t.changes]
+    return "\n".join(rows) if rows else "[]  # no lever was moved"
+
+
+def _bullet(line: str) -> str:
+    return f"  - {line.strip()}" if line.startswith("    ") else f"- {line}"
+
+
+def _turn_md(turn: Turn) -> list[str]:
+    s = turn.situation
+    out = [f"## Decision {s.index + 1} of {s.count}: {s.date.isoformat()} (day {_day(s.day)})",
+           "", f"Rung now: **{s.rung}**; peak so far: **{s.peak}**.", ""]
+    if s.events:
+        out += ["Since the last decision:" if s.index else "At the start:", ""]
+        out += [_bullet(line) for line in s.events] + [""]
+    if s.outcomes:
+        out += ["Outcomes so far: " + "; ".join(s.outcomes) + ".", ""]
+    out += ["| State | Value | Change |", "|---|---:|---:|"]
+    out += [f"| {sid} | {fmt_state(v)} | {fmt_state(d) if d else ''} |" for sid, v, d in s.state]
+    out += ["", "| Your lever | Before | After |", "|---|---:|---:|"]
+    changed = dict(turn.changes)
+    for ls in s.levers:
+        after = fmt_value(changed[ls.lever.id]) if ls.lever.id in changed else "(kept)"
+        out.append(f"| {ls.lever.id} | {fmt_value(ls.value)} | {after} |")
+    return out + [""]
+
+
+def default_transcript(folder: Path, game: Game) -> Path:
+    """results/play-<scenario>-<actor>-s<seed>-r<replication>.md, never an existing file."""
+    from .output import safe_name
+    stem = safe_name(f"play-{game.model.id}-{game.actor.id}-s{game.seed}-r{game.replication}")
+    candidate = folder / f"{stem}.md"
+    counter = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{counter}.md"
+        counter += 1
+    return candidate
