@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     model = prepare(args.scenario, args.variant, args.set or [])
     variant = args.variant or "base"
-    seed = args.seed
+    seed = model.seed if args.seed is None else args.seed
     runs = args.runs
     stop_when = None
     if args.precision is not None:
@@ -513,7 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--runs", "-n", type=int, default=DEFAULT_RUNS,
                    help=f"replications (default {DEFAULT_RUNS})")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed (default: the scenario's seed, else 1)")
     p.add_argument("--workers", "-w", type=int, default=None,
                    help="worker processes (default: all cores); results do not depend on it")
     p.add_argument("--variant", "-v", help="a variant defined in the scenario")

@@ -265,8 +265,12 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     horizon = ck.number(meta.get("horizon_days", 1), "scenario.horizon_days", 0,
                         MAX_HORIZON, integer=True, strict_low=True, default=math.inf)
     horizon_ok = len(ck.problems) == before
+    seed = 1
     if "seed" in meta:
-        ck.number(meta["seed"], "scenario.seed", 0, 2**63, integer=True)
+        seed = int(ck.number(meta["seed"], "scenario.seed", 0, 2**63, integer=True,
+                             default=1.0))
+    title = ck.text(meta.get("title"), "scenario.title", str(sid))
+    description = ck.text(meta.get("description"), "scenario.description")
     sources: dict[str, str] = {}
     for key, value in _items(ck, meta.get("sources"), "scenario.sources"):
         sources[key] = ck.text(value, join("scenario.sources", key))
@@ -628,6 +632,9 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     for key, raw in _items(ck, top.get("variants"), "variants"):
         path = join("variants", key)
         item = ck.mapping(raw, path, ("set",), ("description",))
+        if key == "base":
+            ck.err(path, "'base' names the unchanged scenario; choose another variant id")
+            continue
         if not ck.ident(key, path) or item is None:
             continue
         changes: list[tuple[str, float | bool]] = []
@@ -645,8 +652,7 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     if ck.problems:
         return None, ck.problems, ck.warnings
     model = Model(
-        id=str(sid), title=str(meta.get("title", sid)), description=str(meta.get("description",
-                                                                                 "")),
+        id=str(sid), title=title, description=description, seed=seed,
         start=start_date, horizon=horizon, sources=tuple(sources.items()),
         rungs=tuple(rungs), initial_rung=initial_rung, actors=tuple(actors),
         levers=tuple(levers), parameters=tuple(parameters), state=tuple(state),

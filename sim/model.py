@@ -206,6 +206,7 @@ class Model:
     variants: tuple[Variant, ...]
     path: str = ""
     digest: str = ""
+    seed: int = 1
     applied: tuple[tuple[str, float | bool], ...] = field(default=())
 
     def lever(self, lever_id: str) -> Lever:
