@@ -170,8 +170,9 @@ def cmd_exact(args: argparse.Namespace) -> int:
 
 
 def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argparse.Namespace,
-               exact_text: str, out: TextIO = sys.stdout) -> None:
+               exact_text: str, out: TextIO | None = None) -> None:
     from .report import format_table
+    out = out or sys.stdout  # looked up now: callers may have redirected stdout
     print(format_table(summary), file=out)
     if exact_text:
         print("\n" + exact_text, file=out)

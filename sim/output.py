@@ -97,7 +97,10 @@ def staged_folder(target: Path, force: bool) -> Iterator[Stage]:
             old = final.parent / f".{final.name}.old-{os.getpid()}"
             final.rename(old)
             temp.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink()
         else:
             temp.rename(final)
     except BaseException:
