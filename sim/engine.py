@@ -33,6 +33,7 @@ from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 INF = math.inf
 MAX_ACTIONS_AT_ONCE = 10_000
 MAX_ACTIONS = 2_000_000
+HORIZON_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1)
 
 
 class ModelRuntimeError(SimError):
@@ -68,16 +69,14 @@ class Plan:
             for a in rule.on:
                 self.rules_on[a].append(rule)
         changes = [_names_changed_by(a) for a in model.actions]
-        effect_vars = [{e.var for e in a.effects} for a in model.actions]
-        # Rate processes to re-evaluate when action a changes a state value, and those to
-        # re-evaluate when it moves the rung (a process in both is checked twice at most,
-        # which is harmless: the second check finds its rate unchanged).
-        self.rearm_on: list[list[Process]] = [
-            [p for p in self.rate_processes if _reads(p.rate, p.when) & effect_vars[a]]
-            for a in range(n_actions)]
-        rung_readers = [p for p in self.rate_processes if _reads(p.rate, p.when) & {RUNG, PEAK}]
-        self.rearm_rung: list[list[Process]] = [
-            rung_readers if model.actions[a].rung is not None else [] for a in range(n_actions)]
+        effect_vars = None
+        del effect_vars
+        # For each name, the rate processes that read it: after an action only the
+        # processes reading a value that really changed are re-evaluated.
+        self.readers: dict[str, tuple[Process, ...]] = {
+            name: tuple(p for p in self.rate_processes if name in _reads(p.rate, p.when))
+            for name in {s.id for s in model.state} | {RUNG, PEAK}}
+        self.delayed = frozenset(p.index for p in self.rate_processes if p.start > 0)
         # Hot path: one compiled code object per rate, with its condition folded in.
         self.rate_code: list[Any] = [None] * len(model.processes)
         self.rate_const: list[float | None] = [None] * len(model.processes)
@@ -165,6 +164,7 @@ class _Replication:
         self.rates = [0.0] * len(model.processes)
         self.versions = [0] * len(model.processes)
         self.stop = self.env.event()
+        self.waiting = set(plan.delayed)
         self.n_actions = 0
         self.instant = -1.0
         self.instant_actions = 0
@@ -213,7 +213,7 @@ class _Replication:
 
     # -- rate processes ------------------------------------------------------------------
     def _rate_of(self, process: Process) -> float:
-        if process.start > self.env.now:
+        if process.index in self.waiting:
             return 0.0  # not started yet; begin() arms it at its start day
         const = self.plan.rate_const[process.index]
         if const is not None:
@@ -239,6 +239,7 @@ class _Replication:
             self._timeout(delay, self._on_clock, (process, self.versions[i]))
 
     def _on_start(self, event: simpy.Event) -> None:
+        self.waiting.discard(event.value.index)
         if not self.done:
             self._arm(event.value)
 
@@ -307,8 +308,9 @@ class _Replication:
         ns[DAY] = now
         action = self.model.actions[index]
         self.counts[index] += 1
-        changed = moved = False
-        effects = self.plan.effects[index]
+        plan = self.plan
+        changed: list[str] = []
+        effects = plan.effects[index]
         if effects:
             # Simultaneous assignment: every effect reads the values before the action.
             new = [(var, expr(ns), low, high) for var, expr, low, high in effects]
@@ -320,19 +322,19 @@ class _Replication:
                     value = high
                 if value != ns[var]:
                     ns[var] = value
-                    changed = True
+                    changed.append(var)
         if action.rung is not None:
             target = max(self.rung, action.rung) if action.rung_mode == "raise" else action.rung
             if target != self.rung:
                 self._move_rung(target, now)
-                moved = True
+                changed.append(RUNG)
         if self.trace:
             self.events.append(TraceEvent(now, index, dict(ns)))
         for o in self.plan.action_outcomes[index]:
             if self.outcome_days[o] == INF:
                 self.outcome_days[o] = now
-        if changed or moved:
-            for outcome in self.plan.outcomes_on[index]:
+        if changed:
+            for outcome in plan.outcomes_on[index]:
                 if self.outcome_days[outcome.index] == INF and outcome.when(ns):
                     self.outcome_days[outcome.index] = now
         if action.ends_run:
@@ -346,15 +348,15 @@ class _Replication:
             # Always draw, even when p is 0 or 1, so variants stay aligned (common numbers).
             if rng.random() < self._probability(rule.probability):
                 self._timeout(rule.delay.sample(rng), self._on_response, rule)
-        # Only rates whose inputs really changed are recomputed; a clock is redrawn only
-        # if its rate differs (memorylessness makes keeping an unchanged clock exact).
+        # Only rates that read a value that really changed are recomputed, and a clock is
+        # redrawn only if its rate differs (memorylessness makes keeping it exact).
         if changed:
-            for process in self.plan.rearm_on[index]:
-                if self._rate_of(process) != self.rates[process.index]:
-                    self._arm(process)
-        if moved:
-            for process in self.plan.rearm_rung[index]:
-                if self._rate_of(process) != self.rates[process.index]:
+            readers = plan.readers
+            todo = readers[changed[0]] if len(changed) == 1 else \
+                dict.fromkeys(p for name in changed for p in readers[name])
+            rates = self.rates
+            for process in todo:
+                if self._rate_of(process) != rates[process.index]:
                     self._arm(process)
 
     def _move_rung(self, target: int, now: float) -> None:
@@ -397,7 +399,12 @@ class _Replication:
                     self._arm(process)
             for process in self.plan.cadence_processes:
                 env.process(self._cadence(process))
-        horizon = env.timeout(model.horizon)
+        # The horizon is inclusive: its event has a lower priority than every other event,
+        # so whatever is due at exactly the horizon (a schedule entry, a cadence decision,
+        # a zero-delay cascade) happens before the run ends, whatever order it was queued in.
+        horizon = simpy.Event(env)
+        horizon._ok, horizon._value = True, None  # a pre-triggered event, as Timeout builds it
+        env.schedule(horizon, HORIZON_PRIORITY, model.horizon)
         horizon.callbacks.append(lambda _: self._finish("horizon", model.horizon)
                                  if not self.done else None)
 

@@ -339,7 +339,7 @@ def test_exact_answer_catches_an_engine_that_keeps_stale_clocks() -> None:
     # The same engine with re-arming switched off keeps its first clock: it matches the
     # frozen answer and is rejected by the exact one.
     plan = Plan(live)
-    plan.rearm_on = [[] for _ in live.actions]
+    plan.readers = {name: () for name in plan.readers}  # never re-evaluate rates
     broken, _ = simulate_chunk(plan, SEED, 0, RUNS, False)
     bad = wilson(int(broken.reached[live.rung_index("war")]), broken.n, z=Z999)
     assert bad.low <= stale <= bad.high
