@@ -939,3 +939,23 @@ def test_teaching_record_invariants():
             assert rec.final_rung == model.rung_index("general_war")
             assert rec.outcome_days[0] == rec.end_day
     assert terminals == {"horizon", "red_escalates", "talks_succeed"}
+
+
+def test_horizon_is_inclusive_for_every_kind_of_event():
+    """Cadence, schedule and zero-delay responses due exactly at the horizon all happen."""
+    m = make("""
+    actions:
+      tick: {actor: a}
+      once: {actor: a}
+      echo: {actor: a}
+    processes:
+      p: {every: 5, action: tick}
+    schedule:
+      - {id: e, day: 10, action: once}
+    rules:
+      r: {on: once, action: echo}
+    """, horizon=10)
+    rec = run(m)
+    assert (count(rec, m, "tick"), count(rec, m, "once"), count(rec, m, "echo")) == (2, 1, 1)
+    assert days_of(rec, m, "tick") == [5.0, 10.0]
+    assert rec.terminal == "horizon" and rec.end_day == 10.0
