@@ -13,7 +13,9 @@ import platform
 import random
 import time
 import tracemalloc
+from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 import simpy
 
@@ -32,7 +34,7 @@ def bare_simpy(seconds: float = 1.5, processes: int = 10) -> float:
     env = simpy.Environment()
     count = [0]
 
-    def ticker() -> object:
+    def ticker() -> Generator[simpy.Event, Any, None]:
         expo = rng.expovariate
         while True:
             yield env.timeout(expo(1.0))

@@ -354,8 +354,8 @@ def cmd_story(args: argparse.Namespace) -> int:
             n, paths = common_paths(model, records, rung.id)
             print(f"\nPaths to '{rung.name}': reached in {n} of {len(records)} runs")
             for path in paths:
-                shown = " -> ".join(model.rungs[model.rung_index(r)].name for r in path.rungs)
-                print(f"  {path.share:6.1%}  {shown}")
+                steps = " -> ".join(model.rungs[model.rung_index(r)].name for r in path.rungs)
+                print(f"  {path.share:6.1%}  {steps}")
         return EXIT_OK
     shown = 0
     for record in find(model, args.seed, args.where, args.replication, args.count):

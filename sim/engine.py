@@ -19,14 +19,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
 from .errors import SimError
 from .expr import _GLOBALS as GLOBALS
 from .expr import EvalError, Expr
-from .model import DAY, PEAK, RUNG, Action, Choice, Model, Process
+from .model import DAY, PEAK, RUNG, Action, Choice, Model, Process, Rule, ScheduledEvent
 from .record import Record, TraceEvent
 from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 
@@ -239,12 +239,13 @@ class _Replication:
             self._timeout(delay, self._on_clock, (process, self.versions[i]))
 
     def _on_start(self, event: simpy.Event) -> None:
-        self.waiting.discard(event.value.index)
+        process = cast(Process, event.value)
+        self.waiting.discard(process.index)
         if not self.done:
-            self._arm(event.value)
+            self._arm(process)
 
     def _on_clock(self, event: simpy.Event) -> None:
-        process, version = event.value
+        process, version = cast(tuple[Process, int], event.value)
         if self.done or version != self.versions[process.index]:
             return  # stale clock: drawn under a rate that has since changed
         action = self._choose(process.choice, FIRST_PROCESS + process.index)
@@ -269,7 +270,7 @@ class _Replication:
     def _on_scheduled(self, event: simpy.Event) -> None:
         if self.done:
             return
-        item = event.value
+        item = cast(ScheduledEvent, event.value)
         self.ns[DAY] = self.env.now
         rng = self.streams[SCHEDULE]
         if item.when is not None and not item.when(self.ns):
@@ -284,7 +285,7 @@ class _Replication:
     def _on_response(self, event: simpy.Event) -> None:
         if self.done:
             return
-        rule = event.value
+        rule = cast(Rule, event.value)
         self.ns[DAY] = self.env.now
         action = self._choose(rule.choice, FIRST_PROCESS + len(self.model.processes) +
                               rule.index)
@@ -404,7 +405,7 @@ class _Replication:
         # a zero-delay cascade) happens before the run ends, whatever order it was queued in.
         horizon = simpy.Event(env)
         horizon._ok, horizon._value = True, None  # a pre-triggered event, as Timeout builds it
-        env.schedule(horizon, HORIZON_PRIORITY, model.horizon)
+        env.schedule(horizon, cast(Any, HORIZON_PRIORITY), model.horizon)
         horizon.callbacks.append(lambda _: self._finish("horizon", model.horizon)
                                  if not self.done else None)
 

@@ -260,7 +260,7 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     start = meta.get("start")
     if "start" in meta and not is_date(start):
         ck.err("scenario.start", f"must be a date written YYYY-MM-DD (got {_given(start)})")
-    start_date: dt.date = start if is_date(start) else dt.date(2000, 1, 1)
+    start_date: dt.date = start if isinstance(start, dt.date) else dt.date(2000, 1, 1)
     before = len(ck.problems)
     horizon = ck.number(meta.get("horizon_days", 1), "scenario.horizon_days", 0,
                         MAX_HORIZON, integer=True, strict_low=True, default=math.inf)
@@ -291,8 +291,9 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
                 item = ck.mapping(raw, path, ("id", "name"), ("description", "framework"))
                 if item is None:
                     continue
-                rid = item.get("id")
-                if "id" in item and ck.ident(rid, join(path, "id"), taken, f"rung {rid}"):
+                rid = str(item.get("id"))
+                if "id" in item and ck.ident(item["id"], join(path, "id"), taken,
+                                             f"rung {rid}"):
                     rung_ids[rid] = len(rungs)
                     rungs.append(Rung(rid, len(rungs), ck.text(item.get("name"), f"{path}.name",
                                                               rid),
