@@ -432,8 +432,14 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise UsageError(f"--runs must be at least 1 (got {args.runs})")
     path = Path(args.transcript) if args.transcript else play.default_transcript(RESULTS, game)
     overwrite = path.exists()
-    if overwrite and (path.is_dir() or not sys.stdin.isatty() or input(
-            f"{path} already exists. Overwrite it? [y/N] ").strip().lower() not in ("y", "yes")):
+
+    def consent() -> bool:
+        try:
+            return input(f"{path} already exists. Overwrite it? [y/N] ").strip().lower() in (
+                "y", "yes")
+        except (EOFError, KeyboardInterrupt):
+            return False
+    if overwrite and (path.is_dir() or not sys.stdin.isatty() or not consent()):
         raise UsageError(f"transcript {path} already exists and was not overwritten; give "
                          "another --transcript or remove it")
     command = " ".join(["python -m sim play", shlex.quote(args.scenario), "--as", args.actor,
@@ -447,6 +453,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         if problem is None:
             print("\n" + play.situation_text(game, situation))
         if script is not None:  # checked in full before the game started
+            if problem is not None:
+                raise play.MoveError(problem)
             moves = script.get(situation.index, {})
             print("Moves from " + args.moves + ": " + (", ".join(
                 f"{k}={play.fmt_value(v)}" for k, v in moves.items()) or "none"))

@@ -208,6 +208,20 @@ def test_cli_refuses_to_overwrite_a_transcript(tmp_path, capsys):
     assert f"transcript {out} already exists and was not overwritten" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("answer, kept", [("y", False), ("n", True)])
+def test_cli_overwrites_a_transcript_only_with_consent(tmp_path, monkeypatch, answer, kept):
+    """On a terminal, an existing transcript is replaced only if the user answers yes."""
+    out = tmp_path / "t.md"
+    out.write_text("keep me", encoding="utf-8")
+    moves = _moves(tmp_path, "[]\n")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr(builtins, "input", lambda prompt="": answer)
+    args = ["play", str(TEACHING), "--as", "blue", "--moves", str(moves), "--transcript",
+            str(out), "--runs", "50", "--workers", "1", "-q"]
+    assert cli.main(args) == (2 if kept else 0)
+    assert (out.read_text(encoding="utf-8") == "keep me") is kept
+
+
 def test_cli_default_transcript_gets_a_fresh_name(tmp_path, monkeypatch):
     """Default transcripts go under results/ and never replace an earlier one."""
     monkeypatch.chdir(tmp_path)
