@@ -250,3 +250,24 @@ def test_run_runtime_error_exits_1_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "error: replication 0, day 3.00" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["boom.yaml"]
+
+
+def test_run_precision_stops_when_intervals_are_narrow(tmp_path, capsys):
+    """--precision stops early once every half-width is small enough, and says so."""
+    needs_report()
+    out = tmp_path / "p"
+    assert run_cli(str(TEACHING), "--precision", "0.03", "--max-runs", "20000", "-w", "1",
+                   "--out", str(out), "--no-plots", "--quiet") == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stopped_at_precision"] is True
+    assert 1000 <= manifest["runs_completed"] < 20000
+    assert "every probability's 95% half-width <= 0.03" in capsys.readouterr().out
+
+
+def test_run_precision_cap_is_reported(tmp_path, capsys):
+    """When --max-runs comes first, the run says the precision was not reached."""
+    needs_report()
+    out = tmp_path / "q"
+    assert run_cli(str(TEACHING), "--precision", "0.001", "--max-runs", "400", "-w", "1",
+                   "--out", str(out), "--no-plots", "--quiet") == 0
+    assert "precision 0.001 NOT reached within --max-runs 400" in capsys.readouterr().out
