@@ -340,6 +340,34 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Which parameter values lead to an outcome (scenario discovery)."""
+    import time
+
+    from .compare import metric_of
+    from .discovery import discover
+    from .tables import discovery_table
+    model = _prepared(args)
+    metric = metric_of(model, args.metric)
+    began = time.perf_counter()
+    update, close = _progress(not args.quiet, f"{model.id} discover")
+    try:
+        disc = discover(model, metric, args.runs, args.seed, args.workers, update)
+    finally:
+        close()
+    text = discovery_table(disc)
+    info = _info(model, args, disc.runs, time.perf_counter() - began, metric=metric)
+    figures = {}
+    if not args.no_plots:
+        from .plots import discovery_plot
+        figures["discovery"] = discovery_plot(disc, model)
+    target = _write_outputs(args, model, "discover", disc.to_dict(), figures,
+                            f"{model.title}: what leads to {metric}?", text, info)
+    print(text)
+    print(f"\nResults: {target}")
+    return EXIT_OK
+
+
 def cmd_story(args: argparse.Namespace) -> int:
     """Dated timelines of replications, optionally those meeting a condition."""
     from .story import common_paths, find, timeline
@@ -583,6 +611,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, default=40,
                    help="replications at each parameter point (default 40)")
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("discover", help="which parameter values lead to an outcome")
+    common(p, 10_000)
+    p.add_argument("--metric", required=True, help="an outcome id or a rung id")
+    p.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("story", help="read replications as dated stories")
     p.add_argument("scenario", metavar="SCENARIO")

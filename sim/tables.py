@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .compare import Comparison, Sweep
+from .discovery import Discovery
 from .exact import ExactResult
 from .model import Model
 from .sensitivity import Sensitivity
@@ -127,3 +128,19 @@ def exact_check_table(model: Model, summary: Summary, result: ExactResult) -> st
     inside = sum(lo - 1e-12 <= e <= hi + 1e-12 for e, (_, lo, hi) in zip(exact, mc, strict=True))
     return (exact_table(names, exact, mc) + f"\n{inside} of {len(mc)} exact values inside "
             "their 95% Monte Carlo interval (expect about 95%; see docs/verification.md).")
+
+
+def discovery_table(disc: Discovery, top: int = 8) -> str:
+    """Parameters ranked by separation, with the outcome's probability per quintile."""
+    header = ["parameter", "KS", "p-value", "median (with / without)",
+              *[f"Q{b + 1}" for b in range(5)]]
+    rows = []
+    for f in disc.findings[:top]:
+        rows.append([f.id, f"{f.ks:.3f}", f"{f.p_value:.1e}",
+                     f"{f.median_hit:.3g} / {f.median_other:.3g}",
+                     *[pct(b.p) for b in f.bins]])
+    return (grid(header, rows) + f"\n'{disc.metric}' happened in {disc.hits} of {disc.runs} "
+            "runs. Q1..Q5: its probability when the parameter is in that fifth of its range "
+            "(lowest first). KS: how differently the parameter is distributed in runs with "
+            "and without it (0 = no difference, 1 = complete separation); p-values are not "
+            "adjusted for testing several parameters.")

@@ -1,0 +1,110 @@
+"""Scenario discovery: which values of the uncertain parameters lead to an outcome.
+
+From one Monte Carlo run (each replication records its parameter draws), compare the
+parameter values of the replications where the outcome happened with the others:
+a two-sample Kolmogorov-Smirnov statistic ranks the parameters, and the outcome's
+probability in each quintile of a parameter (with Wilson intervals) shows where the risk
+concentrates. This is the first step of PRIM-style discovery (Bryant & Lempert 2010),
+kept to one parameter at a time so that a class can read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats as st
+
+from . import runner
+from .compare import metric_of, metrics
+from .errors import UsageError
+from .model import Model
+from .record import Record
+from .stats import Estimate, wilson
+
+BINS = 5
+
+
+@dataclass(frozen=True)
+class ParameterFinding:
+    """How one parameter separates the runs with the outcome from the others."""
+
+    id: str
+    ks: float
+    p_value: float
+    edges: tuple[float, ...]
+    bins: tuple[Estimate, ...]
+    median_hit: float
+    median_other: float
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Parameters ranked by how strongly they separate outcome from no outcome."""
+
+    metric: str
+    runs: int
+    hits: int
+    findings: tuple[ParameterFinding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"metric": self.metric, "runs": self.runs, "hits": self.hits,
+                "parameters": [{"id": f.id, "ks": f.ks, "p_value": f.p_value,
+                                "quintile_edges": list(f.edges),
+                                "p_by_quintile": [[b.p, b.low, b.high] for b in f.bins],
+                                "median_with_outcome": f.median_hit,
+                                "median_without": f.median_other} for f in self.findings]}
+
+
+def collect(model: Model, metric: str, runs: int, seed: int, workers: int | None = None,
+            progress: runner.Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(parameter matrix runs x params, outcome flags) from a plain run."""
+    metric_of(model, metric)
+    index = [mid for _, mid in metrics(model)].index(metric)
+    n_rungs = len(model.rungs)
+    params: list[tuple[float, ...]] = []
+    flags: list[bool] = []
+
+    def sink(records: list[Record]) -> None:
+        for rec in records:
+            params.append(rec.parameters)
+            day = rec.first_reach[index] if index < n_rungs else \
+                rec.outcome_days[index - n_rungs]
+            flags.append(day != float("inf"))
+
+    runner.run(model, runs, seed, workers, progress=progress, sink=sink)
+    return np.array(params, dtype=float).reshape(len(flags), -1), np.array(flags, dtype=bool)
+
+
+def analyse(model: Model, metric: str, x: np.ndarray, hit: np.ndarray) -> Discovery:
+    """Rank the varying parameters by the KS distance between hit and non-hit runs."""
+    varying = [i for i, p in enumerate(model.parameters) if p.dist.kind != "fixed"]
+    if not varying:
+        raise UsageError(f"scenario '{model.id}' has no uncertain parameters to examine")
+    k = int(hit.sum())
+    if k == 0 or k == len(hit):
+        raise UsageError(f"'{metric}' happened in {k} of {len(hit)} runs: discovery needs "
+                         "runs with and without it (use more --runs)")
+    findings = []
+    for i in varying:
+        col = x[:, i]
+        ks = st.ks_2samp(col[hit], col[~hit])
+        edges = np.quantile(col, np.linspace(0, 1, BINS + 1))
+        which = np.clip(np.searchsorted(edges, col, side="right") - 1, 0, BINS - 1)
+        bins = tuple(wilson(int(hit[which == b].sum()), int((which == b).sum()))
+                     for b in range(BINS))
+        findings.append(ParameterFinding(
+            model.parameters[i].id, float(ks.statistic), float(ks.pvalue),
+            tuple(float(e) for e in edges), bins, float(np.median(col[hit])),
+            float(np.median(col[~hit]))))
+    findings.sort(key=lambda f: -f.ks)
+    return Discovery(metric, len(hit), k, tuple(findings))
+
+
+def discover(model: Model, metric: str, runs: int, seed: int, workers: int | None = None,
+             progress: runner.Progress | None = None) -> Discovery:
+    """Run and analyse in one call."""
+    x, hit = collect(model, metric, runs, seed, workers, progress)
+    return analyse(model, metric, x, hit)
