@@ -34,8 +34,11 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Annotation, Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 
+from .compare import Sweep
+from .discovery import Discovery
 from .model import Model
 from .report import format_estimate
+from .sensitivity import Sensitivity
 from .stats import Estimate, decimals_for
 from .summary import Curve, Summary
 
@@ -143,7 +146,7 @@ def _dark(colour: Any) -> bool:
 
 
 # -- figure scaffolding --------------------------------------------------------------------
-def _new_figure(summary: Summary, subtitle: str, *, question: str = "",
+def _new_figure(summary: Summary | None, subtitle: str, *, question: str = "",
                 title: str | None = None, height_px: int = HEIGHT_PX) -> Figure:
     """A 1600x900 px figure with its header drawn and the rest left to the layout.
 
@@ -151,7 +154,10 @@ def _new_figure(summary: Summary, subtitle: str, *, question: str = "",
     and a subtitle (runs, what the intervals are), all flush left with the figure.
     """
     fig = Figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI, facecolor="white")
-    heading = title if title is not None else f"{summary.title} ({_variant_label(summary)})"
+    if title is None:
+        assert summary is not None, "a figure needs a summary or an explicit title"
+        title = f"{summary.title} ({_variant_label(summary)})"
+    heading = title
     title_lines = textwrap.wrap(heading, 70) or [""]
     question_lines = textwrap.wrap(question, 86)
     sub_lines = [line for part in subtitle.split("\n") for line in textwrap.wrap(part, 112)]
@@ -778,6 +784,133 @@ def _comparison_table(fig: Figure, items: list[tuple[str, str, str]], names: lis
 
 
 # -- sets of figures and PNG ---------------------------------------------------------------
+# -- counterfactual figures: sweeps, sensitivity, discovery ---------------------------------
+def sweep_plot(sw: Sweep, model: Model) -> Figure:
+    """One lever: the metric against the lever with a 95% band. Two: a heat map."""
+    runs = f"{sw.comparison.runs:,} runs per point (common random numbers)"
+    metric = _metric_name(model, sw.metric)
+    if len(sw.axes) == 1:
+        axis = sw.axes[0]
+        fig = _new_figure(None, f"{runs} · shaded: 95% intervals",
+                          question=f"How does P({metric}) change with {axis.lever}?",
+                          title=f"{model.title}: lever sweep")
+        ax = fig.add_subplot()
+        _style(ax, grid_axis="y")
+        x = np.arange(len(axis.values)) if isinstance(axis.values[0], bool) else \
+            np.array(axis.values, dtype=float)
+        ax.fill_between(x, sw.low * 100, sw.high * 100, color=OKABE_ITO[0], alpha=0.2,
+                        linewidth=0)
+        ax.plot(x, sw.p * 100, color=OKABE_ITO[0], marker="o", linewidth=2.5, markersize=8)
+        for xi, p in zip(x, sw.p, strict=True):
+            ax.annotate(f"{p * 100:.1f}%", (float(xi), float(p) * 100), textcoords="offset "
+                        "points", xytext=(0, 10), ha="center", fontsize=SMALL_PT, color=INK)
+        if isinstance(axis.values[0], bool):
+            ax.set_xticks(x, [str(v).lower() for v in axis.values])
+        lever = model.lever(axis.lever)
+        ax.set_xlabel(_t(f"{axis.lever}" + (f" ({lever.unit})" if lever.unit else "")),
+                      fontsize=BODY_PT)
+        ax.set_ylabel("probability by the horizon", fontsize=BODY_PT)
+        ax.set_ylim(0, max(5.0, float(sw.high.max()) * 100 * 1.15))
+        _pct_axis(ax, "y")
+        return fig
+    a, b = sw.axes
+    fig = _new_figure(None, f"{runs} · cell: probability and ± 95% half-width in points",
+                      question=f"P({metric}) over {a.lever} and {b.lever}",
+                      title=f"{model.title}: two-lever sweep")
+    ax = fig.add_subplot()
+    image = ax.imshow(sw.p * 100, cmap=colormaps["YlOrRd"], aspect="auto", origin="lower",
+                      vmin=0, vmax=max(1e-9, float(sw.p.max()) * 100))
+    for i in range(len(a.values)):
+        for j in range(len(b.values)):
+            value = float(sw.p[i, j])
+            half = float(sw.high[i, j] - sw.low[i, j]) * 50
+            colour = "white" if value > 0.6 * float(sw.p.max()) else INK
+            ax.text(j, i, f"{value * 100:.1f}%\n±{half:.1f}", ha="center", va="center",
+                    fontsize=SMALL_PT, color=colour)
+    ax.set_xticks(range(len(b.values)), [_short(v) for v in b.values])
+    ax.set_yticks(range(len(a.values)), [_short(v) for v in a.values])
+    ax.set_xlabel(_t(b.lever), fontsize=BODY_PT)
+    ax.set_ylabel(_t(a.lever), fontsize=BODY_PT)
+    ax.tick_params(labelsize=BODY_PT)
+    bar = fig.colorbar(image, ax=ax)
+    bar.set_label("probability, %", fontsize=BODY_PT)
+    bar.ax.tick_params(labelsize=SMALL_PT)
+    return fig
+
+
+def _short(value: float | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}"
+
+
+def _metric_name(model: Model, metric: str) -> str:
+    for outcome in model.outcomes:
+        if outcome.id == metric:
+            return outcome.name
+    for rung in model.rungs:
+        if rung.id == metric:
+            return rung.name
+    return metric
+
+
+def sensitivity_plot(sens: Sensitivity, model: Model, top: int = 12) -> Figure:
+    """Which uncertain parameters drive the metric: a tornado of indices with intervals."""
+    metric = _metric_name(model, sens.metric)
+    order = sens.ranking()[:top][::-1]
+    names = [sens.names[i] for i in order]
+    if sens.method == "sobol":
+        subtitle = (f"Sobol indices, {sens.points:,} parameter points x {sens.reps} runs · "
+                    "whiskers: 95% bootstrap intervals · total effect includes interactions")
+        labels = ("total effect (ST)", "first order (S1)")
+    else:
+        subtitle = (f"Morris screening, {sens.points:,} points x {sens.reps} runs · mu*: "
+                    "mean absolute effect · sigma: interactions or non-linearity")
+        labels = ("mu* (influence)", "sigma")
+    fig = _new_figure(None, subtitle, question=f"Which assumptions drive P({metric})?",
+                      title=f"{model.title}: sensitivity")
+    ax = fig.add_subplot()
+    _style(ax)
+    y = np.arange(len(order))
+    ax.barh(y + 0.2, sens.total[order], height=0.38, color=OKABE_ITO[3], label=labels[0],
+            xerr=sens.total_conf[order], error_kw={"ecolor": INK, "capsize": 3})
+    ax.barh(y - 0.2, sens.first[order], height=0.38, color=OKABE_ITO[5], label=labels[1],
+            xerr=sens.first_conf[order] if sens.method == "sobol" else None,
+            error_kw={"ecolor": INK, "capsize": 3})
+    ax.set_yticks(y, [_wrap(f"{n}", 34) for n in names], fontsize=BODY_PT)
+    ax.axvline(0, color=MUTED, linewidth=1)
+    ax.set_xlabel("index", fontsize=BODY_PT)
+    ax.legend(fontsize=BODY_PT, frameon=False, loc="lower right")
+    return fig
+
+
+def discovery_plot(disc: Discovery, model: Model, top: int = 4) -> Figure:
+    """P(outcome) by quintile of the most separating parameters, with 95% intervals."""
+    metric = _metric_name(model, disc.metric)
+    findings = disc.findings[:top]
+    fig = _new_figure(None, f"{disc.runs:,} runs, '{metric}' in {disc.hits:,} · bars: "
+                            "probability in each fifth of the parameter's values "
+                            "(Q1 lowest) · whiskers: 95% intervals · dashed: overall",
+                      question=f"Which parameter values lead to {metric}?",
+                      title=f"{model.title}: scenario discovery")
+    axes = fig.subplots(1, len(findings), sharey=True, squeeze=False)[0]
+    overall = disc.hits / disc.runs * 100
+    for ax, finding in zip(axes, findings, strict=True):
+        _style(ax, grid_axis="y")
+        p = np.array([b.p for b in finding.bins]) * 100
+        low = np.array([b.low for b in finding.bins]) * 100
+        high = np.array([b.high for b in finding.bins]) * 100
+        x = np.arange(len(p))
+        ax.bar(x, p, color=OKABE_ITO[3], width=0.7)
+        ax.errorbar(x, p, yerr=[p - low, high - p], fmt="none", ecolor=INK, capsize=4)
+        ax.axhline(overall, color=MUTED, linestyle="--", linewidth=1.2)
+        edges = finding.edges
+        ax.set_xticks(x, [f"Q{k + 1}" for k in range(len(p))], fontsize=SMALL_PT)
+        ax.set_xlabel(f"{edges[0]:.2g} → {edges[-1]:.2g}", fontsize=SMALL_PT, color=MUTED)
+        _heading(ax, f"{finding.id}\nKS {finding.ks:.2f}")
+    axes[0].set_ylabel("probability", fontsize=BODY_PT)
+    _pct_axis(axes[0], "y")
+    return fig
+
+
 def figures(summary: Summary, model: Model) -> dict[str, Figure]:
     """The standard figures of a run, keyed by file stem.
 
