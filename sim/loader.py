@@ -670,7 +670,7 @@ def _distribution(ck: _Checker, raw: Any, path: str, extra: tuple[str, ...] = ()
                      f"{{dist: triangular, low: 1, mode: 2, high: 5}} (got {_given(raw)})")
         return None
     kind = raw.get("dist")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         if "dist" not in raw:
             ck.err(path, f"missing required key 'dist'; one of: {', '.join(KINDS)}")
         else:

@@ -176,7 +176,10 @@ def parse_text(text: str, file: str) -> tuple[Source | None, list[Problem]]:
     deepest, line = _flow_depth(text)
     if deepest > MAX_DEPTH:
         return None, [Problem(file, line, "", f"nesting deeper than {MAX_DEPTH} levels")]
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # the reader rejects control characters at once
+        return None, [_yaml_problem(exc, file, text)]
     try:
         node = loader.get_single_node()
         if node is None:
@@ -188,7 +191,20 @@ def parse_text(text: str, file: str) -> tuple[Source | None, list[Problem]]:
         return None, [Problem(file, exc.line, "", exc.message)]
     except RecursionError:
         return None, [Problem(file, 1, "", f"nesting deeper than {MAX_DEPTH} levels")]
-    except yaml.MarkedYAMLError as exc:
+    except yaml.YAMLError as exc:
+        return None, [_yaml_problem(exc, file, text)]
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+    """One located problem for a PyYAML error."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return Problem(file, line, "", f"not valid YAML: the file holds a control "
+                                       f"character (code {exc.character:#06x}) that YAML "
+                                       "does not allow")
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
         what = exc.problem or str(exc)
@@ -197,11 +213,8 @@ def parse_text(text: str, file: str) -> tuple[Source | None, list[Problem]]:
                    "per file"
         elif exc.context and exc.context_mark and exc.context_mark is not mark:
             what = f"{what} ({exc.context} on line {exc.context_mark.line + 1})"
-        return None, [Problem(file, line, "", f"not valid YAML: {what}")]
-    except yaml.YAMLError as exc:
-        return None, [Problem(file, 0, "", f"not valid YAML: {exc}")]
-    finally:
-        loader.dispose()
+        return Problem(file, line, "", f"not valid YAML: {what}")
+    return Problem(file, 0, "", f"not valid YAML: {str(exc).splitlines()[0]}")
 
 
 def read_file(path: str | Path) -> tuple[Source | None, list[Problem]]:
