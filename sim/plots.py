@@ -414,7 +414,7 @@ def rung_probabilities(summary: Summary, model: Model) -> Figure:
     end = _horizon_date(summary)
     fig = _new_figure(summary, f"{_runs(summary)} from {_fmt_date(_start_date(summary))} · "
                                "whiskers and brackets: 95% intervals",
-                      question="How likely is each rung to be reached by "
+                      question="How likely is each rung (or one beyond it) to be reached by "
                                f"{_fmt_date(end)}?")
     ax = fig.add_subplot()
     start = summary.initial_rung

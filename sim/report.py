@@ -29,7 +29,9 @@ CITATION = re.compile(r"\[([A-Za-z0-9_\-]+)\]")
 CAPTIONS = {
     "rung_probabilities": (
         "How likely is each rung of the ladder to be reached within the horizon?",
-        "Each bar is the share of simulated runs that reached the rung at least once; the "
+        "Each bar is the share of simulated runs that reached the rung or went beyond it (a "
+        "ladder is climbed rung by rung, so reaching a higher rung counts as passing this one; "
+        "for rungs below the start, settling at least that far); the "
         "whisker and the numbers in brackets are its 95% interval. The grey hatched bar is "
         "the starting rung; blue rungs lie below it (settling), yellow to red rungs above "
         "it (escalation)."),
@@ -192,6 +194,8 @@ def format_table(summary: Summary) -> str:
             out.extend(parts[1:])
 
     block("Rung (lowest first)", "P(reach)", summary.rungs, rung_names)
+    out += ["P(reach): share of runs at this rung or beyond it by the horizon",
+            "(for rungs below the start: settled at least that far)."]
     if summary.outcomes:
         out.append("")
         block("Outcome", "P", summary.outcomes, [line.name for line in summary.outcomes])

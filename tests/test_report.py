@@ -138,6 +138,8 @@ def test_format_table_exact_lines():
         "Calm                    12.3%  [11.4%, 13.3%]",
         "Crisis (start)        100.00%  [99.96%, 100.00%]",
         "Open war                   4%  [2%, 7%]",
+        "P(reach): share of runs at this rung or beyond it by the horizon",
+        "(for rungs below the start: settled at least that far).",
         "",
         "Outcome                     P  95% interval",
         "Talks                   50.0%  [49.7%, 50.3%]",
