@@ -54,7 +54,7 @@ def timeline(model: Model, record: Record) -> list[str]:
     """Dated lines of one traced replication, with rung changes marked."""
     lines = []
     rung = model.initial_rung
-    lines.append(f"{model.start.isoformat()}  (day   0)  Start: {model.rungs[rung].name}.")
+    lines.append(f"{model.start.isoformat()}  (day   0.0)  Start: {model.rungs[rung].name}.")
     for event in record.events:
         action = model.actions[event.action]
         text = render(action.narrative, event.values, model, event.action) if \

@@ -33,7 +33,7 @@ def test_timeline_marks_rung_changes_and_the_end(model):
     """A story starts at the start date, marks each rung change and says how it ended."""
     record = next(find(model, 1, "war"))
     lines = timeline(model, record)
-    assert lines[0] == "2025-01-01  (day   0)  Start: Border skirmishes."
+    assert lines[0] == "2025-01-01  (day   0.0)  Start: Border skirmishes."
     assert sum("[UP]" in line for line in lines) == 2
     assert lines[-1].endswith("The run ends: red escalates.")
 
