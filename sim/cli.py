@@ -42,6 +42,16 @@ def _progress(enabled: bool, label: str) -> tuple[Callable[[int, int], None] | N
     return update, close
 
 
+def _with_progress(args: argparse.Namespace, label: str,
+                   work: Callable[[Callable[[int, int], None] | None], Any]) -> Any:
+    """Call ``work(progress)`` with a progress bar that is closed whatever happens."""
+    update, close = _progress(not args.quiet, label)
+    try:
+        return work(update)
+    finally:
+        close()
+
+
 # -- validate ----------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check scenario files; print every problem; exit 2 if any file is invalid."""
@@ -251,11 +261,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .tables import comparison_table
     model = _prepared(args)
     chosen = [v.strip() for v in args.variants.split(",")] if args.variants else None
-    update, close = _progress(not args.quiet, f"{model.id} compare")
-    try:
-        comp = compare_variants(model, chosen, args.runs, args.seed, args.workers, update)
-    finally:
-        close()
+    comp = _with_progress(args, f"{model.id} compare", lambda update: compare_variants(
+        model, chosen, args.runs, args.seed, args.workers, update))
     if comp.runs == 0:
         raise KeyboardInterrupt
     text = comparison_table(comp)
@@ -286,11 +293,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     axes = [parse_grid(model, g) for g in args.grid]
     metric = metric_of(model, args.metric)
     began = time.perf_counter()
-    update, close = _progress(not args.quiet, f"{model.id} sweep")
-    try:
-        sw = sweep(model, axes, metric, args.runs, args.seed, args.workers, update)
-    finally:
-        close()
+    sw = _with_progress(args, f"{model.id} sweep", lambda update: sweep(
+        model, axes, metric, args.runs, args.seed, args.workers, update))
     if sw.comparison.runs == 0:
         raise KeyboardInterrupt
     text = sweep_table(sw)
@@ -319,12 +323,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     model = _prepared(args)
     metric = metric_of(model, args.metric)
     began = time.perf_counter()
-    update, close = _progress(not args.quiet, f"{model.id} {args.method}")
-    try:
-        sens = run_sensitivity(model, metric, args.method, args.samples, args.reps, args.seed,
-                               args.workers, update)
-    finally:
-        close()
+    sens = _with_progress(args, f"{model.id} {args.method}", lambda update: run_sensitivity(
+        model, metric, args.method, args.samples, args.reps, args.seed, args.workers, update))
     text = sensitivity_table(sens)
     figures = {}
     if not args.no_plots:
@@ -350,11 +350,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
     model = _prepared(args)
     metric = metric_of(model, args.metric)
     began = time.perf_counter()
-    update, close = _progress(not args.quiet, f"{model.id} discover")
-    try:
-        disc = discover(model, metric, args.runs, args.seed, args.workers, update)
-    finally:
-        close()
+    disc = _with_progress(args, f"{model.id} discover", lambda update: discover(
+        model, metric, args.runs, args.seed, args.workers, update))
     text = discovery_table(disc)
     info = _info(model, args, disc.runs, time.perf_counter() - began, metric=metric)
     figures = {}

@@ -187,12 +187,7 @@ class _Replication:
     def _choose(self, choice: Choice, stream: int) -> int | None:
         if choice.single:
             return choice.actions[0]
-        weights = [float(w(self.ns)) for w in choice.weights]
-        total = 0.0
-        for w in weights:
-            if w < 0 or not math.isfinite(w):
-                raise EvalError(f"a weight evaluated to {w:g}; weights must be >= 0")
-            total += w
+        weights, total = choice.weights_at(self.ns)
         if total <= 0:
             return None  # every option is weighted 0 right now: nothing happens
         u = self.streams[stream].random() * total

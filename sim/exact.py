@@ -242,12 +242,7 @@ class _Chain:
         """(action, probability) of a choice; empty when every weight is 0."""
         if choice.single:
             return [(choice.actions[0], 1.0)]
-        weights = [float(w(ns)) for w in choice.weights]
-        total = 0.0
-        for w in weights:
-            if w < 0 or not math.isfinite(w):
-                raise EvalError(f"a weight evaluated to {w:g}; weights must be >= 0")
-            total += w
+        weights, total = choice.weights_at(ns)
         if total <= 0:
             return []
         return [(a, w / total) for a, w in zip(choice.actions, weights, strict=True) if w > 0]

@@ -7,11 +7,13 @@ into indices where the engine needs speed. Nothing in this module reads files.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .distributions import Distribution
-from .expr import Expr
+from .expr import EvalError, Expr
 
 RUNG = "rung"
 PEAK = "peak"
@@ -116,6 +118,16 @@ class Choice:
     def single(self) -> bool:
         """True when there is nothing to draw."""
         return len(self.actions) == 1
+
+    def weights_at(self, ns: Mapping[str, Any]) -> tuple[list[float], float]:
+        """The weights evaluated on ``ns`` and their total; EvalError if one is negative."""
+        weights = [float(w(ns)) for w in self.weights]
+        total = 0.0
+        for w in weights:
+            if not 0.0 <= w < math.inf:
+                raise EvalError(f"a weight evaluated to {w:g}; weights must be >= 0")
+            total += w
+        return weights, total
 
 
 @dataclass(frozen=True)

@@ -43,16 +43,21 @@ def inside(folder: Path, name: str) -> Path:
     return target
 
 
+def unused_path(folder: Path, stem: str, suffix: str = "") -> Path:
+    """``folder/stem+suffix``, or with -2, -3, ... before the suffix if that exists."""
+    candidate = folder / f"{stem}{suffix}"
+    counter = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{counter}{suffix}"
+        counter += 1
+    return candidate
+
+
 def default_folder(root: Path, model: Model, variant: str) -> Path:
     """results/<scenario>[-<variant>]-<timestamp>, made unique with a counter."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     stem = safe_name(model.id if variant == "base" else f"{model.id}-{variant}")
-    candidate = root / f"{stem}-{stamp}"
-    counter = 2
-    while candidate.exists():
-        candidate = root / f"{stem}-{stamp}-{counter}"
-        counter += 1
-    return candidate
+    return unused_path(root, f"{stem}-{stamp}")
 
 
 def versions() -> dict[str, str]:

@@ -611,11 +611,6 @@ def _turn_md(turn: Turn) -> list[str]:
 
 def default_transcript(folder: Path, game: Game) -> Path:
     """results/play-<scenario>-<actor>-s<seed>-r<replication>.md, never an existing file."""
-    from .output import safe_name
+    from .output import safe_name, unused_path
     stem = safe_name(f"play-{game.model.id}-{game.actor.id}-s{game.seed}-r{game.replication}")
-    candidate = folder / f"{stem}.md"
-    counter = 2
-    while candidate.exists():
-        candidate = folder / f"{stem}-{counter}.md"
-        counter += 1
-    return candidate
+    return unused_path(folder, stem, ".md")
