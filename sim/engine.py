@@ -73,8 +73,8 @@ class Plan:
         del effect_vars
         # For each name, the rate processes that read it: after an action only the
         # processes reading a value that really changed are re-evaluated.
-        self.readers: dict[str, tuple[Process, ...]] = {
-            name: tuple(p for p in self.rate_processes if name in _reads(p.rate, p.when))
+        self.readers: dict[str, tuple[int, ...]] = {
+            name: tuple(p.index for p in self.rate_processes if name in _reads(p.rate, p.when))
             for name in {s.id for s in model.state} | {RUNG, PEAK}}
         self.delayed = frozenset(p.index for p in self.rate_processes if p.start > 0)
         # Hot path: one compiled code object per rate, with its condition folded in.
@@ -348,11 +348,13 @@ class _Replication:
         # redrawn only if its rate differs (memorylessness makes keeping it exact).
         if changed:
             readers = plan.readers
+            # Indices, not Process objects: hashing frozen dataclasses is costly here.
             todo = readers[changed[0]] if len(changed) == 1 else \
-                dict.fromkeys(p for name in changed for p in readers[name])
-            rates = self.rates
-            for process in todo:
-                if self._rate_of(process) != rates[process.index]:
+                dict.fromkeys(i for name in changed for i in readers[name])
+            rates, processes = self.rates, self.model.processes
+            for i in todo:
+                process = processes[i]
+                if self._rate_of(process) != rates[i]:
                     self._arm(process)
 
     def _move_rung(self, target: int, now: float) -> None:
