@@ -32,7 +32,10 @@ from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 
 INF = math.inf
 MAX_ACTIONS_AT_ONCE = 10_000
-MAX_ACTIONS = 2_000_000
+# A replication of a sensible scenario has hundreds or thousands of events; a model that
+# needs more than this is almost surely a runaway (a huge rate, a tiny cadence, a rule
+# that triggers itself) and would otherwise hang the run.
+MAX_EVENTS = 500_000
 HORIZON_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1)
 
 
@@ -165,7 +168,6 @@ class _Replication:
         self.versions = [0] * len(model.processes)
         self.stop = self.env.event()
         self.waiting = set(plan.delayed)
-        self.n_actions = 0
         self.instant = -1.0
         self.instant_actions = 0
 
@@ -181,8 +183,15 @@ class _Replication:
     def _timeout(self, delay: float, callback: Callable[[simpy.Event], None],
                  value: Any = None) -> None:
         self.n_events += 1
+        if self.n_events > MAX_EVENTS:
+            self._runaway()
         event = self.env.timeout(delay, value)
         event.callbacks.append(callback)
+
+    def _runaway(self) -> None:
+        raise EvalError(f"runaway model: more than {MAX_ACTIONS_AT_ONCE:,} actions at one "
+                        f"instant or {MAX_EVENTS:,} events in one run (a zero-delay rule that "
+                        "triggers itself, a huge rate or a tiny cadence?)")
 
     def _choose(self, choice: Choice, stream: int) -> int | None:
         if choice.single:
@@ -215,6 +224,9 @@ class _Replication:
             return const
         try:
             rate = eval(self.plan.rate_code[process.index], GLOBALS, self.ns)  # noqa: S307
+        except OverflowError:
+            assert process.rate is not None
+            raise EvalError(f"rate {process.rate.text!r} overflowed") from None
         except (ArithmeticError, ValueError, TypeError) as exc:
             assert process.rate is not None
             raise EvalError(f"rate {process.rate.text!r} failed: {exc}") from None
@@ -260,6 +272,8 @@ class _Replication:
                 if action is not None:
                     self._execute(action)
             self.n_events += 1
+            if self.n_events > MAX_EVENTS:
+                self._runaway()
             yield self.env.timeout(process.every)
 
     def _on_scheduled(self, event: simpy.Event) -> None:
@@ -292,14 +306,11 @@ class _Replication:
         if self.done:
             return
         now = self.env.now
-        self.n_actions += 1
         if now != self.instant:
             self.instant, self.instant_actions = now, 0
         self.instant_actions += 1
-        if self.instant_actions > MAX_ACTIONS_AT_ONCE or self.n_actions > MAX_ACTIONS:
-            raise EvalError(f"runaway model: more than {MAX_ACTIONS_AT_ONCE:,} actions at one "
-                            f"instant or {MAX_ACTIONS:,} in one run (a zero-delay rule that "
-                            "triggers itself, or a huge rate?)")
+        if self.instant_actions > MAX_ACTIONS_AT_ONCE:
+            self._runaway()
         ns = self.ns
         ns[DAY] = now
         action = self.model.actions[index]

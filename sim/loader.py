@@ -50,6 +50,7 @@ _SPEC = re.compile(r"[<>^]?[+-]?\d{0,2},?(\.\d{1,2})?[dfge%]?")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_NUMBER = 1e12
 MAX_HORIZON = 36_500
+MIN_EVERY = 0.001  # days (about 1.4 minutes): finer cadences are runaways, not models
 _DAY_IN_RATE = ("rates cannot read 'day': a rate is re-evaluated only when state changes; "
                 "change a state variable from the schedule instead")
 _DAY_IN_OUTCOME = ("outcome conditions cannot read 'day': they are checked when state changes; "
@@ -557,7 +558,7 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
             if rate is not None and rate.const is not None and float(rate.const) < 0:
                 ck.err(f"{path}.rate", f"must be >= 0 events per day (got {rate.const:g})")
         else:
-            every = ck.number(item["every"], f"{path}.every", 0, strict_low=True, default=1.0)
+            every = ck.number(item["every"], f"{path}.every", MIN_EVERY, default=1.0)
         when = None
         if "when" in item:
             when = ck.expr(item["when"], f"{path}.when", ex.BOOL,

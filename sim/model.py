@@ -116,8 +116,12 @@ class Choice:
 
     @property
     def single(self) -> bool:
-        """True when there is nothing to draw."""
-        return len(self.actions) == 1
+        """True when there is nothing to draw or evaluate: one action, fixed positive weight.
+
+        A one-action ``choose`` whose weight is an expression is not single: when its
+        weight is 0 nothing happens."""
+        return len(self.actions) == 1 and self.weights[0].const is not None and \
+            float(self.weights[0].const) > 0
 
     def weights_at(self, ns: Mapping[str, Any]) -> tuple[list[float], float]:
         """The weights evaluated on ``ns`` and their total; EvalError if one is negative."""

@@ -420,7 +420,7 @@ def test_missing_sections():
     ((("    ends_run: true\n", "    ends_run: yes please\n"),),
      ["t.yaml:41: 'actions.red_escalates.ends_run' must be true or false (got 'yes please')"]),
     ((("    rate: \"0.1 if strikes_authorised else 0\"\n", "    every: 0\n"),),
-     ["t.yaml:48: 'processes.strike_campaign.every' must be > 0 (got 0)"]),
+     ["t.yaml:48: 'processes.strike_campaign.every' must be >= 0.001 (got 0)"]),
     ((("    rate: \"0.1 if strikes_authorised else 0\"\n", "    rate: 1\n    every: 2\n"),),
      ["t.yaml:47: 'processes.strike_campaign' needs exactly one of 'rate' (events per day) or "
       "'every' (days between decisions)"]),

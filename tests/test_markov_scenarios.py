@@ -386,8 +386,6 @@ processes:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Choice.single ignores the weight of a one-action "
-                   "choose, in the exact solver as in the engine (so they agree, wrongly)")
 def test_exact_single_option_choose_with_zero_weight_never_fires() -> None:
     """`choose: {go: ready}` with ready == 0 forever: exact P(war) is 0, not 1 - exp(-15)."""
     res = solve(load_text(GUARDED, "guarded"))

@@ -417,9 +417,6 @@ processes:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Choice.single is len(actions) == 1, so a choose "
-                   "with one action ignores its weight: `choose: {go: ready}` fires go while "
-                   "ready == 0 (docs 9.8: all weights 0 means no action)")
 def test_single_option_choose_with_zero_weight_does_nothing() -> None:
     """`choose: {go: ready}` with ready == 0 throughout never fires go, like two options do."""
     two = load_text(GUARDED.replace(
@@ -446,10 +443,6 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError,
-                   reason="BUG: the runaway guard counts actions only; events that do nothing "
-                   "(a cadence whose `when` is false, a rate process whose weights are all 0) "
-                   "are unbounded, so a tiny `every` or a huge rate hangs the replication")
 @pytest.mark.parametrize("process", [
     "tick: {every: 1e-300, when: 'ready > 0', action: go, source: t}",
     "burst: {rate: 1e12, choose: {go: ready, other: ready}, source: t}",
