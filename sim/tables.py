@@ -22,6 +22,14 @@ def pct(p: float, half_width: float = 0.0) -> str:
     return f"{p * 100:.{decimals_for(half_width) if half_width else 1}f}%"
 
 
+def points(diff: float, places: int) -> str:
+    """A difference in percentage points with its sign, never '-0'."""
+    value = round(diff * 100, places)
+    if value == 0:
+        return f"{0:.{places}f}"
+    return f"{value:+.{places}f}"
+
+
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> str:
     """Align columns; the first ``right``-th and later columns are right-aligned."""
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
@@ -46,12 +54,11 @@ def comparison_table(comp: Comparison) -> str:
             if kind == "rung" and mid == base.rungs[base.initial_rung].id:
                 continue
             half = (d.high - d.low) / 2
-            sign = "+" if d.diff > 0 else ""
+            places = decimals_for(half)
             rows.append([f"{names[mid]}" + (" (rung)" if kind == "rung" else ""),
                          pct(d.base, half), pct(d.other, half),
-                         f"{sign}{d.diff * 100:.{decimals_for(half)}f} pts",
-                         f"[{d.low * 100:+.{decimals_for(half)}f}, "
-                         f"{d.high * 100:+.{decimals_for(half)}f}]",
+                         f"{points(d.diff, places)} pts",
+                         f"[{points(d.low, places)}, {points(d.high, places)}]",
                          "yes" if d.low > 0 or d.high < 0 else "no"])
         levers = ", ".join(f"{k}={v}" for k, v in comp.summaries[v].levers) or "no change"
         blocks.append(f"{comp.names[v]}  ({levers})\n" + grid(
