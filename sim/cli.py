@@ -248,7 +248,8 @@ def _info(model: Any, args: argparse.Namespace, runs: int, elapsed: float,
           status: str = "complete", **extra: Any) -> dict[str, Any]:
     from .output import manifest
     from .runner import default_workers
-    return manifest(model, seed=args.seed, requested=args.runs, completed=runs,
+    return manifest(model, seed=args.seed, requested=getattr(args, "runs", runs),
+                    completed=runs,
                     workers=args.workers or default_workers(),
                     variant=getattr(args, "variant", None) or "base", elapsed=elapsed,
                     status=status, started=dt.datetime.now().isoformat(timespec="seconds"),
@@ -330,9 +331,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if not args.no_plots:
         from .plots import sensitivity_plot
         figures["sensitivity"] = sensitivity_plot(sens, model)
-    args.runs = sens.points * sens.reps
-    info = _info(model, args, args.runs, time.perf_counter() - began, method=args.method,
-                 metric=metric, samples=args.samples, reps=args.reps)
+    info = _info(model, args, sens.points * sens.reps, time.perf_counter() - began,
+                 method=args.method, metric=metric, samples=args.samples, reps=args.reps)
     target = _write_outputs(args, model, "sensitivity", sens.to_dict(), figures,
                             f"{model.title}: what drives P({metric})?", text, info)
     print(text)
@@ -594,10 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
-    def common(p: argparse.ArgumentParser, runs: int) -> None:
+    def common(p: argparse.ArgumentParser, runs: int | None) -> None:
         p.add_argument("scenario", metavar="SCENARIO")
-        p.add_argument("--runs", "-n", type=int, default=runs,
-                       help=f"replications per model (default {runs})")
+        if runs is not None:
+            p.add_argument("--runs", "-n", type=int, default=runs,
+                           help=f"replications per model (default {runs})")
         p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         p.add_argument("--workers", "-w", type=int, default=None,
                        help="worker processes (default: all cores)")
@@ -622,7 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("sensitivity", help="which uncertain parameters drive an outcome")
-    common(p, 0)
+    common(p, None)
     p.add_argument("--metric", required=True, help="an outcome id or a rung id")
     p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
     p.add_argument("--samples", type=int, default=64,
