@@ -11,6 +11,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from statistics import NormalDist
 
 _STD_NORMAL = NormalDist()
@@ -97,6 +98,34 @@ class Distribution:
 
     def sample(self, rng: random.Random) -> float:
         """One draw from ``rng``."""
+        return self._sampler(rng)
+
+    def __getstate__(self) -> dict[str, object]:
+        # The cached sampler is a closure: leave it out, it is rebuilt on first use.
+        return {k: v for k, v in self.__dict__.items() if k != "_sampler"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+    @cached_property
+    def _sampler(self) -> Callable[[random.Random], float]:
+        # Resolved once per distribution: sampling sits on the engine's hot path.
+        kind, arg = self.kind, self.arg
+        if kind == "exponential":
+            rate = 1.0 / arg("mean")
+            return lambda rng: rng.expovariate(rate)
+        if kind == "fixed":
+            value = arg("value")
+            return lambda rng: value
+        if kind == "lognormal":
+            mu, sigma = math.log(arg("median")), arg("sigma")
+            return lambda rng: rng.lognormvariate(mu, sigma)
+        if kind == "uniform":
+            low, span = arg("low"), arg("high") - arg("low")
+            return lambda rng: low + span * rng.random()
+        return self._draw
+
+    def _draw(self, rng: random.Random) -> float:
         kind, arg = self.kind, self.arg
         if kind == "exponential":
             return rng.expovariate(1.0 / arg("mean"))

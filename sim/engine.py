@@ -255,11 +255,17 @@ class _Replication:
         process, version = cast(tuple[Process, int], event.value)
         if self.done or version != self.versions[process.index]:
             return  # stale clock: drawn under a rate that has since changed
-        action = self._choose(process.choice, FIRST_PROCESS + process.index)
+        i = process.index
+        action = self._choose(process.choice, FIRST_PROCESS + i)
         if action is not None:
             self._execute(action)
-        if not self.done and version == self.versions[process.index]:
-            self._arm(process)
+        if not self.done and version == self.versions[i]:
+            # Not re-armed by the action, so nothing the rate reads changed its value: the
+            # rate is still self.rates[i] and needs no new evaluation, just a new clock.
+            self.versions[i] += 1
+            rate = self.rates[i]
+            self._timeout(self.streams[FIRST_PROCESS + i].expovariate(rate), self._on_clock,
+                          (process, self.versions[i]))
 
     # -- cadence processes and schedule ------------------------------------------------------
     def _cadence(self, process: Process) -> Any:

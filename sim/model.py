@@ -10,6 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from .distributions import Distribution
@@ -114,7 +115,7 @@ class Choice:
     actions: tuple[int, ...]
     weights: tuple[Expr, ...]
 
-    @property
+    @cached_property
     def single(self) -> bool:
         """True when there is nothing to draw or evaluate: one action, fixed positive weight.
 
