@@ -197,9 +197,9 @@ class _Replication:
         if choice.single:
             return choice.actions[0]
         weights, total = choice.weights_at(self.ns)
+        u = self.streams[stream].random() * total  # drawn even if unused: keeps CRN aligned
         if total <= 0:
             return None  # every option is weighted 0 right now: nothing happens
-        u = self.streams[stream].random() * total
         last = None
         for action, w in zip(choice.actions, weights, strict=True):
             if w > 0:
@@ -256,6 +256,7 @@ class _Replication:
         if self.done or version != self.versions[process.index]:
             return  # stale clock: drawn under a rate that has since changed
         i = process.index
+        self.ns[DAY] = self.env.now  # choose weights may read the day
         action = self._choose(process.choice, FIRST_PROCESS + i)
         if action is not None:
             self._execute(action)
@@ -271,6 +272,7 @@ class _Replication:
     def _cadence(self, process: Process) -> Any:
         assert process.every is not None
         yield self.env.timeout(process.start)
+        tick = 0
         while not self.done:
             self.ns[DAY] = self.env.now
             if process.when is None or process.when(self.ns):
@@ -280,17 +282,22 @@ class _Replication:
             self.n_events += 1
             if self.n_events > MAX_EVENTS:
                 self._runaway()
-            yield self.env.timeout(process.every)
+            # Tick k falls at start + k*every, computed afresh (rounded to a nanoday) so
+            # that adding 0.1 thirty times still lands on day 3, not just after it.
+            tick += 1
+            due = round(process.start + tick * process.every, 9)
+            yield self.env.timeout(max(0.0, due - self.env.now))
 
     def _on_scheduled(self, event: simpy.Event) -> None:
         if self.done:
             return
         item = cast(ScheduledEvent, event.value)
         self.ns[DAY] = self.env.now
-        rng = self.streams[SCHEDULE]
+        # Draw first, whatever happens next, so that variants stay aligned (common numbers).
+        u = self.streams[SCHEDULE].random()
         if item.when is not None and not item.when(self.ns):
             return
-        if item.probability is not None and rng.random() >= self._probability(item.probability):
+        if item.probability is not None and u >= self._probability(item.probability):
             return
         action = self._choose(item.choice, SCHEDULE)
         if action is not None:
@@ -329,6 +336,9 @@ class _Replication:
             new = [(var, expr(ns), low, high) for var, expr, low, high in effects]
             for var, value, low, high in new:
                 value = float(value)
+                if not -INF < value < INF:
+                    raise EvalError(f"effect on '{var}' gave {value:g}; state values must "
+                                    "stay finite (add min/max to the state variable?)")
                 if low is not None and value < low:
                     value = low
                 elif high is not None and value > high:
@@ -339,8 +349,11 @@ class _Replication:
         if action.rung is not None:
             target = max(self.rung, action.rung) if action.rung_mode == "raise" else action.rung
             if target != self.rung:
+                peak = self.peak
                 self._move_rung(target, now)
                 changed.append(RUNG)
+                if self.peak != peak:
+                    changed.append(PEAK)
         if self.trace:
             self.events.append(TraceEvent(now, index, dict(ns)))
         for o in self.plan.action_outcomes[index]:
@@ -355,11 +368,13 @@ class _Replication:
             return
         rule_base = FIRST_PROCESS + len(self.model.processes)
         for rule in self.plan.rules_on[index]:
+            rng = self.streams[rule_base + rule.index]
+            # Always draw, even when `when` is false or p is 0 or 1, so that variants stay
+            # aligned draw for draw (common random numbers).
+            u = rng.random()
             if rule.when is not None and not rule.when(ns):
                 continue
-            rng = self.streams[rule_base + rule.index]
-            # Always draw, even when p is 0 or 1, so variants stay aligned (common numbers).
-            if rng.random() < self._probability(rule.probability):
+            if u < self._probability(rule.probability):
                 self._timeout(rule.delay.sample(rng), self._on_response, rule)
         # Only rates that read a value that really changed are recomputed, and a clock is
         # redrawn only if its rate differs (memorylessness makes keeping it exact).

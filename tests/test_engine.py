@@ -959,3 +959,81 @@ def test_horizon_is_inclusive_for_every_kind_of_event():
     assert (count(rec, m, "tick"), count(rec, m, "once"), count(rec, m, "echo")) == (2, 1, 1)
     assert days_of(rec, m, "tick") == [5.0, 10.0]
     assert rec.terminal == "horizon" and rec.end_day == 10.0
+
+
+def test_rate_reading_peak_is_re_evaluated_when_the_peak_rises():
+    """A rate that reads `peak` switches on as soon as the peak rises."""
+    m = make("""
+    actions:
+      up: {actor: a, rung: r1}
+      go: {actor: a, rung: r2, ends_run: true}
+    schedule:
+      - {id: s, day: 1, action: up}
+    processes:
+      p: {rate: "100 if peak >= r1 else 0", action: go}
+    """, horizon=10)
+    rec = run(m)
+    assert rec.terminal == "go" and 1.0 < rec.end_day < 1.5
+
+
+def test_rate_process_choice_weights_see_the_current_day():
+    """Weights of a rate process's choose read the day of the firing, not a stale one."""
+    m = make("""
+    actions:
+      early: {actor: a}
+      late: {actor: a}
+    processes:
+      p: {rate: 1, choose: {early: "1 if day < 5 else 0", late: "1 if day >= 5 else 0"}}
+    """, horizon=10)
+    for rep in range(20):
+        rec = Plan(m).run(1, rep, trace=True)
+        for event in rec.events:
+            name = m.actions[event.action].id
+            assert (name == "early") == (event.day < 5), (rep, event.day, name)
+
+
+def test_fractional_cadence_lands_on_the_inclusive_horizon():
+    """every: 0.1 over 3 days gives exactly 30 decisions (no drift past the horizon)."""
+    m = make("""
+    actions:
+      tick: {actor: a}
+    processes:
+      p: {every: 0.1, action: tick}
+    """, horizon=3)
+    assert count(run(m), m, "tick") == 30
+
+
+def test_skipped_draws_keep_variants_aligned():
+    """A rule whose `when` differs between variants still consumes its draw (CRN intact)."""
+    from sim.compare import run_models
+    m = make("""
+    levers: {flag: {value: true}}
+    state: {late: {initial: 0}}
+    actions:
+      tick: {actor: a}
+      hit: {actor: a, effects: {late: "late + (1 if day >= 2 else 0)"}}
+    schedule:
+      - {id: s1, day: 1, action: tick}
+      - {id: s2, day: 2, action: tick}
+    rules:
+      r: {on: tick, when: "flag or day >= 2", probability: 0.5, action: hit}
+    outcomes:
+      late_hit: {when: "late >= 1"}
+    """, horizon=10)
+    comp = run_models([("base", m), ("off", m.with_levers({"flag": False}))], 1000, 1,
+                      workers=1)
+    d = comp.difference("off", "late_hit")
+    assert d.diff == 0.0 and d.high - d.low < 0.01
+
+
+def test_non_finite_effect_is_a_runtime_error():
+    """An effect that overflows to infinity stops the run with a clear error."""
+    m = make("""
+    state: {s: {initial: 1}}
+    actions:
+      grow: {actor: a, effects: {s: "s * 1e200"}}
+    processes:
+      p: {every: 1, action: grow}
+    """, horizon=10)
+    with pytest.raises(ModelRuntimeError, match="effect on 's' gave inf"):
+        run(m)
