@@ -52,6 +52,23 @@ def _with_progress(args: argparse.Namespace, label: str,
         close()
 
 
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum} (got {value})")
+        return value
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
+
+
+POSITIVE, NON_NEGATIVE = _count(1), _count(0)
+
+
 # -- validate ----------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check scenario files; print every problem; exit 2 if any file is invalid."""
@@ -74,17 +91,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 # -- run ---------------------------------------------------------------------------------
-def _precision_rule(target: float, minimum: int) -> Callable[[Any], bool]:
+def _widest_half_width(agg: Any) -> float:
+    """The largest 95% half-width among the probabilities a run reports."""
     from .stats import wilson_arrays
-
-    def done(agg: Any) -> bool:
-        if agg.n < minimum:
-            return False
-        for counts in (agg.reached, agg.outcome_counts):
+    widest = 0.0
+    for counts in (agg.reached, agg.outcome_counts):
+        if len(counts):
             _, low, high = wilson_arrays(counts, agg.n)
-            if len(counts) and float(((high - low) / 2).max()) > target:
-                return False
-        return True
+            widest = max(widest, float(((high - low) / 2).max()))
+    return widest
+
+
+def _precision_rule(target: float, minimum: int) -> Callable[[Any], bool]:
+    def done(agg: Any) -> bool:
+        return agg.n >= minimum and _widest_half_width(agg) <= target
     return done
 
 
@@ -92,7 +112,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario, print the summary table and write the results folder."""
     from . import runner
     from .api import prepare
-    from .output import CsvSink, default_folder, manifest, safe_name, staged_folder, write_json
+    from .output import (
+        CsvSink,
+        default_folder,
+        manifest,
+        safe_name,
+        staged_folder,
+        unused_path,
+        write_json,
+    )
     from .summary import summarise
 
     model = prepare(args.scenario, args.variant, args.set or [])
@@ -128,10 +156,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt  # nothing finished: the stage is discarded
         summary = summarise(model, result.aggregate, variant)
         status = "interrupted" if result.interrupted else "complete"
+        widest = _widest_half_width(result.aggregate)
+        reached = args.precision is not None and widest <= args.precision
         info = manifest(model, seed=seed, requested=runs, completed=result.runs,
                         workers=result.workers, variant=variant, elapsed=result.elapsed,
                         status=status, started=started,
                         extra={"precision_target": args.precision,
+                               "precision_reached": reached,
+                               "widest_half_width": widest,
                                "stopped_at_precision": result.stopped_early})
         write_json(folder / "summary.json", summary.to_dict())
         _write_visuals(folder, model, summary, info, args.no_plots)
@@ -141,9 +173,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_json(folder / "manifest.json", info)  # last: its presence means "complete"
         if result.interrupted:
             # Kept, but under a name nobody can mistake for a complete run.
-            stage.target = stage.target.with_name(stage.target.name + "-partial")
+            stage.target = unused_path(stage.target.parent, stage.target.name + "-partial")
         target = stage.target
-    _print_run(summary, result, target, seed, args, exact_text)
+    _print_run(summary, result, target, seed, args, exact_text, reached, widest)
     if result.interrupted:
         _err(f"Interrupted: kept {result.runs} of {runs} runs in {target} "
              "(manifest status 'interrupted').")
@@ -180,7 +212,8 @@ def cmd_exact(args: argparse.Namespace) -> int:
 
 
 def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argparse.Namespace,
-               exact_text: str, out: TextIO | None = None) -> None:
+               exact_text: str, reached: bool, widest: float,
+               out: TextIO | None = None) -> None:
     from .report import format_table
     out = out or sys.stdout  # looked up now: callers may have redirected stdout
     print(format_table(summary), file=out)
@@ -189,14 +222,15 @@ def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argpars
     rate = result.runs / result.elapsed if result.elapsed > 0 else float("nan")
     note = ""
     if args.precision is not None:
-        note = (f"; every probability's 95% half-width <= {args.precision:g}"
-                if result.stopped_early or result.runs < args.max_runs else "")
-        if not result.stopped_early:
-            note = (f"; precision {args.precision:g} NOT reached within --max-runs "
-                    f"{args.max_runs}")
+        note = (f"; every probability's 95% half-width <= {args.precision:g}" if reached else
+                f"; precision {args.precision:g} NOT reached within --max-runs "
+                f"{args.max_runs} (widest half-width {widest:.4f})")
     print(f"\n{result.runs} runs, seed {seed}, {result.workers} worker(s), "
           f"{result.elapsed:.1f} s ({rate:,.0f} runs/s){note}", file=out)
-    print(f"Results: {target}  (report.html, summary.json, replications.csv, plots)", file=out)
+    files = ["report.html", "summary.json", "manifest.json"]
+    files += [] if args.no_csv else ["replications.csv"]
+    files += [] if args.no_plots else ["plots"]
+    print(f"Results: {target}  ({', '.join(files)})", file=out)
 
 
 # -- shared output for compare, sweep, sensitivity -------------------------------------------
@@ -567,11 +601,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a scenario and write a results folder")
     p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--runs", "-n", type=int, default=DEFAULT_RUNS,
+    p.add_argument("--runs", "-n", type=POSITIVE, default=DEFAULT_RUNS,
                    help=f"replications (default {DEFAULT_RUNS})")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=NON_NEGATIVE, default=None,
                    help="random seed (default: the scenario's seed, else 1)")
-    p.add_argument("--workers", "-w", type=int, default=None,
+    p.add_argument("--workers", "-w", type=POSITIVE, default=None,
                    help="worker processes (default: all cores); results do not depend on it")
     p.add_argument("--variant", "-v", help="a variant defined in the scenario")
     p.add_argument("--set", action="append", metavar="LEVER=VALUE",
@@ -581,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", type=float, metavar="HALF_WIDTH",
                    help="run until every probability's 95%% half-width is at most this "
                         "(e.g. 0.005), or --max-runs is reached")
-    p.add_argument("--max-runs", type=int, default=200_000,
+    p.add_argument("--max-runs", type=POSITIVE, default=200_000,
                    help="cap for --precision (default 200000)")
     p.add_argument("--backend", choices=("local", "dask"), default="local",
                    help="where replications run: local processes or a Dask cluster")
@@ -597,10 +631,10 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser, runs: int | None) -> None:
         p.add_argument("scenario", metavar="SCENARIO")
         if runs is not None:
-            p.add_argument("--runs", "-n", type=int, default=runs,
+            p.add_argument("--runs", "-n", type=POSITIVE, default=runs,
                            help=f"replications per model (default {runs})")
-        p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-        p.add_argument("--workers", "-w", type=int, default=None,
+        p.add_argument("--seed", type=NON_NEGATIVE, default=1, help="random seed (default 1)")
+        p.add_argument("--workers", "-w", type=POSITIVE, default=None,
                        help="worker processes (default: all cores)")
         p.add_argument("--set", action="append", metavar="LEVER=VALUE",
                        help="set a lever for every model (repeatable)")
@@ -626,9 +660,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, None)
     p.add_argument("--metric", required=True, help="an outcome id or a rung id")
     p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
-    p.add_argument("--samples", type=int, default=64,
+    p.add_argument("--samples", type=POSITIVE, default=64,
                    help="base samples (Sobol: a power of 2; Morris: trajectories)")
-    p.add_argument("--reps", type=int, default=40,
+    p.add_argument("--reps", type=POSITIVE, default=40,
                    help="replications at each parameter point (default 40)")
     p.set_defaults(func=cmd_sensitivity)
 
@@ -639,13 +673,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("story", help="read replications as dated stories")
     p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--replication", "-r", type=int, default=0,
+    p.add_argument("--seed", type=NON_NEGATIVE, default=1)
+    p.add_argument("--replication", "-r", type=NON_NEGATIVE, default=0,
                    help="first replication to show or search from (default 0)")
     p.add_argument("--where", help="only replications meeting this condition, e.g. "
                                    "\"peak >= tactical_nuclear_use\"")
-    p.add_argument("--count", type=int, default=1, help="how many stories (default 1)")
-    p.add_argument("--paths", type=int, metavar="RUNS", default=0,
+    p.add_argument("--count", type=POSITIVE, default=1, help="how many stories (default 1)")
+    p.add_argument("--paths", type=NON_NEGATIVE, metavar="RUNS", default=0,
                    help="instead: the most common rung paths to each rung over RUNS runs")
     p.add_argument("--variant", "-v")
     p.add_argument("--set", action="append", metavar="LEVER=VALUE")
@@ -662,8 +696,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-scenario", default="scenarios/teaching.yaml",
                    help="scenario for the memory check (a fast one)")
     p.add_argument("--seconds", type=float, default=3.0, help="time per throughput test")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--speed-runs", type=int, default=4000)
+    p.add_argument("--workers", type=POSITIVE, default=2)
+    p.add_argument("--speed-runs", type=POSITIVE, default=4000)
     p.add_argument("--memory-runs", default="10000,100000",
                    help="comma-separated run counts for the memory check")
     p.add_argument("--write", metavar="FILE", help="also write the Markdown report here "
@@ -674,8 +708,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="SCENARIO")
     p.add_argument("--as", dest="actor", required=True, metavar="ACTOR",
                    help="the actor you play (you set the levers tagged with it)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--replication", "-r", type=int, default=0,
+    p.add_argument("--seed", type=NON_NEGATIVE, default=1, help="random seed (default 1)")
+    p.add_argument("--replication", "-r", type=NON_NEGATIVE, default=0,
                    help="which replication's dice to play (default 0)")
     p.add_argument("--every", type=float, default=30.0, metavar="DAYS",
                    help="days between decisions, from day 0 (default 30)")
@@ -684,9 +718,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", metavar="FILE",
                    help="Markdown transcript (default results/play-...md; never overwritten "
                         "without asking)")
-    p.add_argument("--runs", "-n", type=int, default=2000,
+    p.add_argument("--runs", "-n", type=POSITIVE, default=2000,
                    help="default-policy replications to compare with (default 2000)")
-    p.add_argument("--workers", "-w", type=int, default=None,
+    p.add_argument("--workers", "-w", type=POSITIVE, default=None,
                    help="worker processes for that comparison (default: all cores)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_play)
@@ -696,7 +730,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status instead of raising."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its message (or the help)
+        return int(exc.code or 0)
     try:
         return int(args.func(args))
     except ScenarioError as exc:

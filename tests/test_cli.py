@@ -226,7 +226,7 @@ def test_run_no_csv(tmp_path):
 def test_run_zero_runs_is_a_usage_error(tmp_path, capsys):
     """--runs 0: exit 2, nothing written."""
     assert run_cli(str(TEACHING), "--runs", "0", "--out", str(tmp_path / "x")) == 2
-    assert "--runs must be at least 1" in capsys.readouterr().err
+    assert "argument --runs/-n: must be at least 1 (got 0)" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
