@@ -33,6 +33,15 @@ def metrics(model: Model) -> list[tuple[str, str]]:
     return [("rung", r.id) for r in model.rungs] + [("outcome", o.id) for o in model.outcomes]
 
 
+def metric_index(table: Sequence[tuple[str, str]], metric_id: str) -> int:
+    """Position of a metric id in ``metrics(model)``: outcomes win over rungs of the same id."""
+    for kind in ("outcome", "rung"):
+        for i, (k, mid) in enumerate(table):
+            if k == kind and mid == metric_id:
+                return i
+    raise KeyError(metric_id)
+
+
 def _indicators(records: list[Record]) -> np.ndarray:
     first = np.array([r.first_reach for r in records], dtype=float)
     out = np.array([r.outcome_days for r in records], dtype=float).reshape(len(records), -1)
@@ -84,9 +93,11 @@ class Comparison:
     interrupted: bool = False
 
     def difference(self, name: str, metric_id: str) -> Difference:
-        """Paired difference (name minus base) for a rung or outcome id."""
-        m = next(i for i, (_, mid) in enumerate(self.metrics) if mid == metric_id)
-        return self.differences[self.names.index(name)][m]
+        """Paired difference (name minus base) for an outcome or rung id.
+
+        An id that names both an outcome and a rung means the outcome, as in sweeps and
+        sensitivity (see metric_index)."""
+        return self.differences[self.names.index(name)][metric_index(self.metrics, metric_id)]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

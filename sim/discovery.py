@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats as st
 
 from . import runner
-from .compare import metric_of, metrics
+from .compare import metric_index, metric_of, metrics
 from .errors import UsageError
 from .model import Model
 from .record import Record
@@ -62,7 +62,7 @@ def collect(model: Model, metric: str, runs: int, seed: int, workers: int | None
             progress: runner.Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(parameter matrix runs x params, outcome flags) from a plain run."""
     metric_of(model, metric)
-    index = [mid for _, mid in metrics(model)].index(metric)
+    index = metric_index(metrics(model), metric)
     n_rungs = len(model.rungs)
     params: list[tuple[float, ...]] = []
     flags: list[bool] = []

@@ -15,6 +15,7 @@ from functools import cached_property
 from statistics import NormalDist
 
 _STD_NORMAL = NormalDist()
+MAX_LOG_SIGMA = 10.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,14 @@ def _positive(*names: str) -> Callable[[dict[str, float]], list[tuple[str, str]]
     def check(a: dict[str, float]) -> list[tuple[str, str]]:
         return [(n, f"must be > 0 (got {a[n]:g})") for n in names if n in a and a[n] <= 0]
     return check
+
+
+def _check_lognormal(a: dict[str, float]) -> list[tuple[str, str]]:
+    out = _positive("median", "sigma")(a)
+    if not out and a["sigma"] > MAX_LOG_SIGMA:
+        out.append(("sigma", f"must be <= {MAX_LOG_SIGMA:g} (got {a['sigma']:g}): a wider "
+                             "lognormal spans more than 10^40 and overflows"))
+    return out
 
 
 def _check_uniform(a: dict[str, float]) -> list[tuple[str, str]]:
@@ -74,7 +83,7 @@ KINDS: dict[str, Spec] = {
                        "triangular with the given low, most likely value and high"),
     "beta": Spec(("a", "b"), ("low", "high"), _check_beta,
                  "beta(a, b), rescaled to [low, high] (default [0, 1])"),
-    "lognormal": Spec(("median", "sigma"), (), _positive("median", "sigma"),
+    "lognormal": Spec(("median", "sigma"), (), _check_lognormal,
                       "lognormal with the given median and log-space standard deviation"),
     "normal": Spec(("mean", "sd"), ("low", "high"), _check_normal,
                    "normal, truncated to [low, high] when given"),

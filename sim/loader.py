@@ -50,6 +50,7 @@ _SPEC = re.compile(r"[<>^]?[+-]?\d{0,2},?(\.\d{1,2})?[dfge%]?")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_NUMBER = 1e12
 MAX_HORIZON = 36_500
+MAX_GRID_CELLS = 2_000_000  # (rungs + outcomes) x days: the aggregates' fixed size
 MIN_EVERY = 0.001  # days (about 1.4 minutes): finer cadences are runaways, not models
 _DAY_IN_RATE = ("rates cannot read 'day': a rate is re-evaluated only when state changes; "
                 "change a state variable from the schedule instead")
@@ -651,6 +652,12 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
         variants.append(Variant(key, tuple(changes),
                                 ck.text(item.get("description"), f"{path}.description")))
 
+    cells = (len(rungs) + len(outcomes)) * (int(horizon) + 1 if horizon_ok else 1)
+    if cells > MAX_GRID_CELLS:
+        ck.err("scenario.horizon_days", f"{len(rungs)} rungs and {len(outcomes)} outcomes over "
+                                        f"{horizon:g} days need {cells:,} daily counters; "
+                                        f"the limit is {MAX_GRID_CELLS:,} (shorten the "
+                                        "horizon or the ladder)")
     if ck.problems:
         return None, ck.problems, ck.warnings
     model = Model(

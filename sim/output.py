@@ -114,9 +114,19 @@ def staged_folder(target: Path, force: bool) -> Iterator[Stage]:
 
 
 def _check_free(target: Path, force: bool) -> None:
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:
+    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
+        return
+    if not force:
         raise UsageError(f"{target} already exists; choose another --out or add --force "
                          "to replace it")
+    # --force replaces only what this tool wrote: a results folder (it has a manifest) or a
+    # plain file; never a folder holding the current directory or other work.
+    cwd = Path.cwd().resolve()
+    if target.is_dir() and (cwd == target or target in cwd.parents):
+        raise UsageError(f"refusing to replace {target}: it contains the current directory")
+    if target.is_dir() and not (target / "manifest.json").is_file():
+        raise UsageError(f"refusing to replace {target} even with --force: it is not a "
+                         "results folder written by this tool (no manifest.json)")
 
 
 def csv_header(model: Model) -> list[str]:

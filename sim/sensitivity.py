@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import runner
-from .compare import metric_of, metrics
+from .compare import metric_index, metric_of, metrics
 from .engine import Plan
 from .errors import UsageError
 from .model import Model
@@ -107,7 +107,7 @@ def evaluate(model: Model, points: np.ndarray, metric: str, reps: int, seed: int
              ) -> np.ndarray:
     """The metric's probability at every point (rows of ``points``)."""
     metric_of(model, metric)
-    index = [mid for _, mid in metrics(model)].index(metric)
+    index = metric_index(metrics(model), metric)
     workers = runner.default_workers() if workers is None else max(1, workers)
     parts: list[np.ndarray] = []
 

@@ -221,7 +221,12 @@ def read_file(path: str | Path) -> tuple[Source | None, list[Problem]]:
     """Read and parse a YAML file; unreadable files are problems, not exceptions."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        if not Path(path).is_file():
+            what = "a folder" if Path(path).is_dir() else "not a regular file" \
+                if Path(path).exists() else "no such file"
+            return None, [Problem(name, 0, "", f"cannot read file: {what}")]
+        with open(path, "rb") as stream:  # bounded read: never slurp a huge file
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return None, [Problem(name, 0, "", f"cannot read file: {exc.strerror or exc}")]
     if len(raw) > MAX_FILE_BYTES:

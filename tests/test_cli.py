@@ -155,6 +155,10 @@ def test_run_existing_out_needs_force(tmp_path, capsys):
                    "--no-plots") == 2
     assert "already exists" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert run_cli(str(TEACHING), "--runs", "50", "--workers", "1", "--out", str(out),
+                   "--no-plots", "--force") == 2
+    assert "not a results folder" in capsys.readouterr().err
+    (out / "manifest.json").write_text("{}")  # now it is an earlier results folder
     needs_report()
     assert run_cli(str(TEACHING), "--runs", "50", "--workers", "1", "--out", str(out),
                    "--no-plots", "--force") == 0

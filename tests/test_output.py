@@ -176,6 +176,7 @@ def test_staged_folder_force_replaces(tmp_path):
     target = tmp_path / "run1"
     target.mkdir()
     (target / "old.txt").write_text("old")
+    (target / "manifest.json").write_text("{}")  # an earlier results folder
     with staged_folder(target, True) as stage:
         assert (target / "old.txt").exists()  # still there while the new one is built
         (stage.path / "new.txt").write_text("new")
@@ -183,15 +184,32 @@ def test_staged_folder_force_replaces(tmp_path):
     assert os.listdir(tmp_path) == ["run1"]
 
 
+def test_staged_folder_force_refuses_a_folder_that_is_not_results(tmp_path, monkeypatch):
+    """--force never replaces a folder without a manifest, nor one holding the cwd."""
+    target = tmp_path / "work"
+    target.mkdir()
+    (target / "notes.txt").write_text("precious")
+    with pytest.raises(UsageError, match="not a results folder"), \
+            staged_folder(target, True):
+        pass
+    (target / "manifest.json").write_text("{}")
+    monkeypatch.chdir(target)
+    with pytest.raises(UsageError, match="contains the current directory"), \
+            staged_folder(target, True):
+        pass
+    assert (target / "notes.txt").read_text() == "precious"
+
+
 def test_staged_folder_force_keeps_old_folder_if_body_fails(tmp_path):
     """With force, a failing body leaves the old folder untouched."""
     target = tmp_path / "run1"
     target.mkdir()
     (target / "old.txt").write_text("old")
+    (target / "manifest.json").write_text("{}")
     with pytest.raises(ValueError), staged_folder(target, True) as stage:
         (stage.path / "new.txt").write_text("new")
         raise ValueError
-    assert os.listdir(target) == ["old.txt"]
+    assert sorted(os.listdir(target)) == ["manifest.json", "old.txt"]
     assert os.listdir(tmp_path) == ["run1"]
 
 

@@ -282,14 +282,14 @@ def test_missing_file(tmp_path):
     path = tmp_path / "nope.yaml"
     src, problems = read_file(path)
     assert src is None
-    assert [str(p) for p in problems] == [f"{path}: cannot read file: No such file or directory"]
+    assert [str(p) for p in problems] == [f"{path}: cannot read file: no such file"]
 
 
 def test_directory_instead_of_file(tmp_path):
     """A directory path is a problem, not an exception."""
     src, problems = read_file(tmp_path)
     assert src is None
-    assert [str(p) for p in problems] == [f"{tmp_path}: cannot read file: Is a directory"]
+    assert [str(p) for p in problems] == [f"{tmp_path}: cannot read file: a folder"]
 
 
 def test_read_file_good(tmp_path):
