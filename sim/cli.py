@@ -274,8 +274,12 @@ def _simple_page(title: str, body: str, images: list[tuple[str, bytes]],
 
 
 def _prepared(args: argparse.Namespace) -> Any:
+    """The model with --variant and --set applied; a missing --seed becomes the scenario's."""
     from .api import prepare
-    return prepare(args.scenario, getattr(args, "variant", None), args.set or [])
+    model = prepare(args.scenario, getattr(args, "variant", None), args.set or [])
+    if getattr(args, "seed", 0) is None:
+        args.seed = model.seed
+    return model
 
 
 def _info(model: Any, args: argparse.Namespace, runs: int, elapsed: float,
@@ -633,7 +637,8 @@ def build_parser() -> argparse.ArgumentParser:
         if runs is not None:
             p.add_argument("--runs", "-n", type=POSITIVE, default=runs,
                            help=f"replications per model (default {runs})")
-        p.add_argument("--seed", type=NON_NEGATIVE, default=1, help="random seed (default 1)")
+        p.add_argument("--seed", type=NON_NEGATIVE, default=None,
+                       help="random seed (default: the scenario's seed, else 1)")
         p.add_argument("--workers", "-w", type=POSITIVE, default=None,
                        help="worker processes (default: all cores)")
         p.add_argument("--set", action="append", metavar="LEVER=VALUE",
@@ -673,7 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("story", help="read replications as dated stories")
     p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--seed", type=NON_NEGATIVE, default=1)
+    p.add_argument("--seed", type=NON_NEGATIVE, default=None,
+                   help="random seed (default: the scenario's seed, else 1)")
     p.add_argument("--replication", "-r", type=NON_NEGATIVE, default=0,
                    help="first replication to show or search from (default 0)")
     p.add_argument("--where", help="only replications meeting this condition, e.g. "
