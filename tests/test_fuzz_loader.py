@@ -11,13 +11,11 @@ exception, never a hang. Every example is deterministic (``derandomize=True``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import random
 import re
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from limits import time_limit
 
 from sim.cli import main
 from sim.errors import Problem
@@ -51,19 +50,6 @@ VOCABULARY = [
 
 
 # -- checking one answer ------------------------------------------------------------------
-@contextlib.contextmanager
-def time_limit(seconds: float = 10.0) -> Iterator[None]:
-    """Turn a hang into a failure: SIGALRM raises TimeoutError after ``seconds``."""
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"no answer within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def timed(call: Callable[[], Any]) -> Any:

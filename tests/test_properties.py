@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,6 +18,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from limits import time_limit
 
 from sim import runner
 from sim.aggregate import Aggregate
@@ -428,19 +426,6 @@ def test_single_option_choose_with_zero_weight_does_nothing() -> None:
     assert all(r.peak == 0 for r in records)
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Turn a hang into a failure: SIGALRM raises TimeoutError after ``seconds``."""
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize("process", [
