@@ -236,8 +236,12 @@ def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argpars
 # -- shared output for compare, sweep, sensitivity -------------------------------------------
 def _write_outputs(args: argparse.Namespace, model: Any, kind: str, data: dict[str, Any],
                    figures: dict[str, Any], html_title: str, html_body: str,
-                   info: dict[str, Any]) -> Path:
-    """Write JSON, PNGs and an HTML page into a new results folder; return its path."""
+                   info: dict[str, Any], base: Any = None) -> Path:
+    """Write JSON, PNGs and an HTML page into a new results folder; return its path.
+
+    With ``base`` (a Summary) the page is the full scenario report of the base case with
+    this result as an extra section; otherwise a short page of its own.
+    """
     from .output import default_folder, safe_name, staged_folder, write_json
     target = Path(args.out) if args.out else default_folder(RESULTS, model, safe_name(kind))
     with staged_folder(target, args.force) as stage:
@@ -249,11 +253,26 @@ def _write_outputs(args: argparse.Namespace, model: Any, kind: str, data: dict[s
                 png = png_bytes(fig)
                 (stage.path / f"{safe_name(name)}.png").write_bytes(png)
                 images.append((name, png))
-        (stage.path / "report.html").write_text(
-            _simple_page(html_title, html_body, images, info), encoding="utf-8")
+        if base is None:
+            page = _simple_page(html_title, html_body, images, info)
+        else:
+            from .report import render_html
+            page = render_html(model, base, {}, info,
+                               [(html_title, _result_html(html_body, images))])
+        (stage.path / "report.html").write_text(page, encoding="utf-8")
         write_json(stage.path / "manifest.json", info)
         target = stage.target
     return target
+
+
+def _result_html(body: str, images: list[tuple[str, bytes]]) -> str:
+    """A preformatted table and embedded PNGs, every text escaped."""
+    import base64
+    import html
+    imgs = "".join(f'<figure><img style="max-width:100%" alt="{html.escape(n)}" '
+                   f'src="data:image/png;base64,{base64.b64encode(b).decode()}"></figure>'
+                   for n, b in images)
+    return f'<pre style="overflow:auto">{html.escape(body)}</pre>{imgs}'
 
 
 def _simple_page(title: str, body: str, images: list[tuple[str, bytes]],
@@ -316,7 +335,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     status = "interrupted" if comp.interrupted else "complete"
     info = _info(model, args, comp.runs, comp.elapsed, status, variants=list(comp.names[1:]))
     target = _write_outputs(args, model, "compare", comp.to_dict(), figures,
-                            f"{model.title}: variants compared", text, info)
+                            "Variants compared (paired, common random numbers)", text, info,
+                            base=comp.summaries[0])
     print(text)
     print(f"\nResults: {target}")
     return EXIT_INTERRUPTED if comp.interrupted else EXIT_OK
