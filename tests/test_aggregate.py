@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from helpers import assert_same
 
 from sim.aggregate import Aggregate, day_bins
 from sim.engine import Plan
@@ -129,17 +130,6 @@ def test_adding_in_batches_equals_adding_at_once():
     parts.add(RECORDS[1:3])
     parts.add(RECORDS[3:])
     assert_same(one, parts)
-
-
-def assert_same(a: Aggregate, b: Aggregate) -> None:
-    """Every count of two aggregates is equal."""
-    for name in ("reach_hist", "outcome_hist", "occupancy", "peak_counts", "action_any",
-                 "action_total"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert a.terminal == b.terminal
-    assert (a.n, a.n_events) == (b.n, b.n_events)
-    for ha, hb in zip(a.state, b.state, strict=True):
-        assert (ha.exponent, ha.n, dict(ha.bins)) == (hb.exponent, hb.n, dict(hb.bins))
 
 
 def test_merge_equals_adding_all_in_any_order():

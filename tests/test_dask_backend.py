@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+from helpers import assert_same
 
 from sim import runner
 from sim.loader import load
@@ -22,9 +22,7 @@ def test_dask_cluster_matches_local_run():
         on_dask = runner.run(model, 1000, 11, scheduler=cluster.scheduler_address)
     local = runner.run(model, 1000, 11, workers=1)
     assert on_dask.runs == local.runs == 1000
-    for name in ("reach_hist", "outcome_hist", "occupancy", "peak_counts", "action_total"):
-        assert np.array_equal(getattr(on_dask.aggregate, name), getattr(local.aggregate, name))
-    assert on_dask.aggregate.terminal == local.aggregate.terminal
+    assert_same(on_dask.aggregate, local.aggregate)
 
 
 def test_stop_rule_on_dask_stops_where_local_stops():

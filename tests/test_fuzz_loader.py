@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from limits import time_limit
 
 from sim.cli import main
 from sim.errors import Problem

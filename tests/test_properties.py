@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from helpers import assert_same, time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from limits import time_limit
 
 from sim import runner
 from sim.aggregate import Aggregate
@@ -250,17 +250,6 @@ def aggregate(model: Model, records: list[Record], cap: int | None = None) -> Ag
             hist.cap = cap
     agg.add(records)
     return agg
-
-
-def assert_same(a: Aggregate, b: Aggregate) -> None:
-    """Identical counts, counters and state histograms."""
-    for name in ("reach_hist", "outcome_hist", "occupancy", "peak_counts", "action_any",
-                 "action_total"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert a.terminal == b.terminal
-    assert (a.n, a.n_events) == (b.n, b.n_events)
-    for ha, hb in zip(a.state, b.state, strict=True):
-        assert (ha.exponent, ha.n, dict(ha.bins)) == (hb.exponent, hb.n, dict(hb.bins))
 
 
 # -- properties ---------------------------------------------------------------------------

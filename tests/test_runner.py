@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_same
 
 from sim import runner
 from sim.aggregate import Aggregate
@@ -16,17 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = load(ROOT / "scenarios" / "teaching.yaml")
 RUNS = 900  # four full chunks and a partial one
 WAR = MODEL.rung_index("general_war")
-
-
-def assert_same(a: Aggregate, b: Aggregate) -> None:
-    """Two aggregates hold identical counts and state histograms."""
-    for name in ("reach_hist", "outcome_hist", "occupancy", "peak_counts", "action_any",
-                 "action_total"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert a.terminal == b.terminal
-    assert (a.n, a.n_events) == (b.n, b.n_events)
-    for ha, hb in zip(a.state, b.state, strict=True):
-        assert (ha.exponent, ha.n, dict(ha.bins)) == (hb.exponent, hb.n, dict(hb.bins))
 
 
 @pytest.fixture(scope="module")
