@@ -459,15 +459,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Measure bare SimPy and the model in one run; optionally write docs/performance.md."""
     from .bench import format_report, run_bench
     from .loader import load
-    model = load(args.scenario)
-    memory_model = load(args.memory_scenario)
     try:
         memory_runs = tuple(int(x) for x in args.memory_runs.split(",") if x.strip())
     except ValueError:
-        raise UsageError(f"--memory-runs takes comma-separated whole numbers "
-                         f"(got {args.memory_runs!r})") from None
+        memory_runs = ()
+    if not memory_runs or min(memory_runs) < 1:
+        raise UsageError(f"--memory-runs takes comma-separated whole numbers >= 1 "
+                         f"(got {args.memory_runs!r})")
+    if not args.seconds > 0:
+        raise UsageError(f"--seconds must be > 0 (got {args.seconds})")
+    model = load(args.scenario)
+    memory_model = load(args.memory_scenario)
     result = run_bench(model, memory_model, args.seconds, args.workers, args.speed_runs,
-                       memory_runs)
+                       memory_runs, args.rounds)
     text = format_report(result)
     print(text)
     if args.write:
@@ -717,15 +721,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="LEVER=VALUE")
     p.set_defaults(func=cmd_exact)
 
-    p = sub.add_parser("bench", help="benchmark the engine against bare SimPy")
-    p.add_argument("--scenario", default="scenarios/atacms.yaml")
+    p = sub.add_parser(
+        "bench", help="benchmark the engine against bare SimPy",
+        description="Measure, in one run: bare SimPy's event rate and the model's (in "
+                    "alternating paired rounds), the speed-up on several workers, and the "
+                    "collecting process's peak memory for growing run counts.")
+    p.add_argument("--scenario", default="scenarios/atacms.yaml",
+                   help="scenario whose speed is measured (default: %(default)s)")
     p.add_argument("--memory-scenario", default="scenarios/teaching.yaml",
-                   help="scenario for the memory check (a fast one)")
-    p.add_argument("--seconds", type=float, default=3.0, help="time per throughput test")
-    p.add_argument("--workers", type=POSITIVE, default=2)
-    p.add_argument("--speed-runs", type=POSITIVE, default=4000)
+                   help="scenario for the memory check, a fast one (default: %(default)s)")
+    p.add_argument("--seconds", type=float, default=3.0,
+                   help="seconds of model and of bare SimPy each, split over the rounds "
+                        "(default: %(default)s)")
+    p.add_argument("--rounds", type=POSITIVE, default=10,
+                   help="alternating rounds of bare SimPy and the model; the ratio is the "
+                        "median of the rounds' ratios (default: %(default)s)")
+    p.add_argument("--workers", type=POSITIVE, default=2,
+                   help="workers for the speed-up and memory checks (default: %(default)s)")
+    p.add_argument("--speed-runs", type=POSITIVE, default=4000,
+                   help="replications timed on 1 and on --workers workers "
+                        "(default: %(default)s)")
     p.add_argument("--memory-runs", default="10000,100000",
-                   help="comma-separated run counts for the memory check")
+                   help="comma-separated run counts for the memory check "
+                        "(default: %(default)s)")
     p.add_argument("--write", metavar="FILE", help="also write the Markdown report here "
                                                    "(e.g. docs/performance.md)")
     p.set_defaults(func=cmd_bench)

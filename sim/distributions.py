@@ -132,6 +132,13 @@ class Distribution:
         if kind == "uniform":
             low, span = arg("low"), arg("high") - arg("low")
             return lambda rng: low + span * rng.random()
+        if kind == "triangular":
+            lo, hi, mode = arg("low"), arg("high"), arg("mode")
+            return lambda rng: rng.triangular(lo, hi, mode)
+        if kind == "beta":
+            base, scale = arg("low", 0.0), arg("high", 1.0) - arg("low", 0.0)
+            a, b = arg("a"), arg("b")
+            return lambda rng: base + scale * rng.betavariate(a, b)
         return self._draw
 
     def _draw(self, rng: random.Random) -> float:

@@ -19,9 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from math import log
 from typing import Any, cast
 
 import simpy
+from simpy.events import Timeout
 
 from .errors import SimError
 from .expr import _GLOBALS as GLOBALS
@@ -58,6 +60,11 @@ def _reads(*exprs: Expr | None) -> set[str]:
     return out
 
 
+def _tuple_code(pythons: Sequence[str], name: str) -> Any:
+    """Compile checked expression texts (from :mod:`sim.expr`) into one tuple expression."""
+    return compile("(" + "".join(f"({p})," for p in pythons) + ")", name, "eval")
+
+
 class Plan:
     """Per-model lookup tables for the engine; build once, run many replications."""
 
@@ -72,8 +79,6 @@ class Plan:
             for a in rule.on:
                 self.rules_on[a].append(rule)
         changes = [_names_changed_by(a) for a in model.actions]
-        effect_vars = None
-        del effect_vars
         # For each name, the rate processes that read it: after an action only the
         # processes reading a value that really changed are re-evaluated.
         self.readers: dict[str, tuple[int, ...]] = {
@@ -83,6 +88,7 @@ class Plan:
         # Hot path: one compiled code object per rate, with its condition folded in.
         self.rate_code: list[Any] = [None] * len(model.processes)
         self.rate_const: list[float | None] = [None] * len(model.processes)
+        self.rate_python: list[str] = ["0.0"] * len(model.processes)
         for p in self.rate_processes:
             assert p.rate is not None
             if p.when is None and p.rate.const is not None:
@@ -90,10 +96,23 @@ class Plan:
             else:
                 text = p.rate.python if p.when is None else \
                     f"({p.rate.python}) if ({p.when.python}) else 0.0"
+                self.rate_python[p.index] = text
                 self.rate_code[p.index] = compile(text, "<rate>", "eval")
+        # The rates to recompute after a change, keyed by what changed: a name, or a tuple
+        # of names in the order the action changed them. Filled lazily (few keys occur).
+        self.rate_batches: dict[str | tuple[str, ...], tuple[tuple[int, ...], Any]] = {}
         self.effects: list[list[tuple[str, Any, float | None, float | None]]] = [
             [(e.var, e.expr, *self._bounds(model, e.var)) for e in a.effects]
             for a in model.actions]
+        # All of an action's effects in one code object returning a tuple: one eval per
+        # action instead of one per effect (the effects read the values before the action
+        # anyway, so evaluating them together is the simultaneous assignment they mean).
+        self.effect_code: list[Any] = [
+            _tuple_code([e.expr.python for e in a.effects], "<effects>") if a.effects else None
+            for a in model.actions]
+        # The action a rate process always takes (a one-action choice), or -1 to draw one.
+        self.single = [p.choice.actions[0] if p.choice.single else -1
+                       for p in model.processes]
         self.when_outcomes = [o for o in model.outcomes if o.when is not None]
         self.outcomes_on: list[list[Any]] = [
             [o for o in self.when_outcomes if o.when is not None and o.when.names & changes[a]]
@@ -103,6 +122,31 @@ class Plan:
             if o.action is not None:
                 self.action_outcomes[o.action].append(o.index)
         self.state_bounds = {s.id: (s.low, s.high) for s in model.state}
+        self.lever_values = {lever.id: lever.value for lever in model.levers}
+        self.parameter_ids = [param.id for param in model.parameters]
+        # Everything _execute needs about an action, in one tuple (one lookup per action):
+        # the action, its effects and their code, the rules it triggers with their random
+        # sources, the outcomes it marks, the outcomes whose condition it may change.
+        rule_base = FIRST_PROCESS + len(model.processes)
+        self.steps = [
+            (action, self.effects[a], self.effect_code[a],
+             tuple((rule, rule_base + rule.index, rule.when, rule.probability)
+                   for rule in self.rules_on[a]),
+             tuple(self.action_outcomes[a]), tuple((o.index, o.when) for o in
+                                                   self.outcomes_on[a]))
+            for a, action in enumerate(model.actions)]
+
+    def rate_batch(self, key: str | tuple[str, ...]) -> tuple[tuple[int, ...], Any]:
+        """(process indices, one code object giving their rates as a tuple) for ``key``."""
+        batch = self.rate_batches.get(key)
+        if batch is None:
+            names = (key,) if isinstance(key, str) else key
+            todo = tuple(dict.fromkeys(i for name in names for i in self.readers[name]
+                                       if self.rate_const[i] is None))
+            code = _tuple_code([self.rate_python[i] for i in todo], "<rates>") if todo \
+                else None
+            batch = self.rate_batches[key] = (todo, code)
+        return batch
 
     @staticmethod
     def _bounds(model: Model, var: str) -> tuple[float | None, float | None]:
@@ -141,13 +185,13 @@ class _Replication:
         self.terminal = "horizon"
         self.end_day = model.horizon
         self.n_events = 0
-        ns: dict[str, Any] = {lever.id: lever.value for lever in model.levers}
-        param_rng = self.streams[PARAMETERS]
-        self.parameters = []
-        for k, param in enumerate(model.parameters):
-            value = param.dist.sample(param_rng) if pinned is None else float(pinned[k])
-            ns[param.id] = value
-            self.parameters.append(value)
+        ns: dict[str, Any] = dict(plan.lever_values)
+        if pinned is None:
+            param_rng = self.streams[PARAMETERS]
+            self.parameters = [param.dist.sample(param_rng) for param in model.parameters]
+        else:
+            self.parameters = [float(v) for v in pinned]
+        ns.update(zip(plan.parameter_ids, self.parameters, strict=True))
         try:
             for var in model.state:
                 ns[var.id] = self._clip(var.id, float(var.initial(ns)))
@@ -166,6 +210,7 @@ class _Replication:
         self.events: list[TraceEvent] = []
         self.rates = [0.0] * len(model.processes)
         self.versions = [0] * len(model.processes)
+        self.rngs = self.streams.cache  # the hot path reads created streams directly
         self.stop = self.env.event()
         self.waiting = set(plan.delayed)
         self.instant = -1.0
@@ -197,7 +242,8 @@ class _Replication:
         if choice.single:
             return choice.actions[0]
         weights, total = choice.weights_at(self.ns)
-        u = self.streams[stream].random() * total  # drawn even if unused: keeps CRN aligned
+        # Drawn even if unused: keeps variants aligned draw for draw (common random numbers).
+        u = (self.rngs[stream] or self.streams[stream]).random() * total
         if total <= 0:
             return None  # every option is weighted 0 right now: nothing happens
         last = None
@@ -231,19 +277,35 @@ class _Replication:
             assert process.rate is not None
             raise EvalError(f"rate {process.rate.text!r} failed: {exc}") from None
         if not 0.0 <= rate < INF:  # also rejects NaN
-            assert process.rate is not None
-            raise EvalError(f"rate {process.rate.text!r} evaluated to {rate:g}; rates must "
-                            "be finite and >= 0")
+            self._bad_rate(process, rate)
         return float(rate)
+
+    @staticmethod
+    def _bad_rate(process: Process, rate: float) -> None:
+        assert process.rate is not None
+        raise EvalError(f"rate {process.rate.text!r} evaluated to {rate:g}; rates must "
+                        "be finite and >= 0")
 
     def _arm(self, process: Process) -> None:
         """Draw a fresh clock for a rate process at its current rate."""
-        i = process.index
-        rate = self.rates[i] = self._rate_of(process)
-        self.versions[i] += 1
+        self._arm_at(process.index, self._rate_of(process))
+
+    def _arm_at(self, i: int, rate: float) -> None:
+        """Draw a fresh clock for rate process ``i``, whose current rate is ``rate``."""
+        self.rates[i] = rate
+        version = self.versions[i] = self.versions[i] + 1
         if rate > 0:
-            delay = self.streams[FIRST_PROCESS + i].expovariate(rate)
-            self._timeout(delay, self._on_clock, (process, self.versions[i]))
+            self._clock(i, version, rate)
+
+    def _clock(self, i: int, version: int, rate: float) -> None:
+        """Put process ``i``'s next firing, Exp(rate) from now, on the calendar."""
+        self.n_events += 1
+        if self.n_events > MAX_EVENTS:
+            self._runaway()
+        rng = self.rngs[FIRST_PROCESS + i] or self.streams[FIRST_PROCESS + i]
+        # Exactly random.Random.expovariate(rate), without its call (this is the hot path).
+        delay = -log(1.0 - rng.random()) / rate
+        Timeout(self.env, delay, (i, version)).callbacks.append(self._on_clock)
 
     def _on_start(self, event: simpy.Event) -> None:
         process = cast(Process, event.value)
@@ -252,41 +314,45 @@ class _Replication:
             self._arm(process)
 
     def _on_clock(self, event: simpy.Event) -> None:
-        process, version = cast(tuple[Process, int], event.value)
-        if self.done or version != self.versions[process.index]:
+        value: Any = event.value  # (process index, clock version); no cast(): hot path
+        i, version = value
+        if self.done or version != self.versions[i]:
             return  # stale clock: drawn under a rate that has since changed
-        i = process.index
-        self.ns[DAY] = self.env.now  # choose weights may read the day
-        action = self._choose(process.choice, FIRST_PROCESS + i)
+        now = self.ns[DAY] = self.env.now  # choose weights may read the day
+        single = self.plan.single[i]
+        action = single if single >= 0 else \
+            self._choose(self.model.processes[i].choice, FIRST_PROCESS + i)
         if action is not None:
-            self._execute(action)
+            self._execute(action, now)
         if not self.done and version == self.versions[i]:
             # Not re-armed by the action, so nothing the rate reads changed its value: the
             # rate is still self.rates[i] and needs no new evaluation, just a new clock.
-            self.versions[i] += 1
-            rate = self.rates[i]
-            self._timeout(self.streams[FIRST_PROCESS + i].expovariate(rate), self._on_clock,
-                          (process, self.versions[i]))
+            version = self.versions[i] = version + 1
+            self._clock(i, version, self.rates[i])
 
     # -- cadence processes and schedule ------------------------------------------------------
-    def _cadence(self, process: Process) -> Any:
-        assert process.every is not None
-        yield self.env.timeout(process.start)
-        tick = 0
-        while not self.done:
-            self.ns[DAY] = self.env.now
-            if process.when is None or process.when(self.ns):
-                action = self._choose(process.choice, FIRST_PROCESS + process.index)
-                if action is not None:
-                    self._execute(action)
-            self.n_events += 1
-            if self.n_events > MAX_EVENTS:
-                self._runaway()
-            # Tick k falls at start + k*every, computed afresh (rounded to a nanoday) so
-            # that adding 0.1 thirty times still lands on day 3, not just after it.
-            tick += 1
-            due = round(process.start + tick * process.every, 9)
-            yield self.env.timeout(max(0.0, due - self.env.now))
+    def _on_tick(self, event: simpy.Event) -> None:
+        """Tick ``k`` of a cadence process: maybe act, then book tick ``k + 1``."""
+        if self.done:
+            return
+        value: Any = event.value  # (Process, tick number)
+        process, tick = value
+        now = self.env.now
+        self.ns[DAY] = now
+        if process.when is None or process.when(self.ns):
+            action = self._choose(process.choice, FIRST_PROCESS + process.index)
+            if action is not None:
+                self._execute(action, now)
+        self.n_events += 1
+        if self.n_events > MAX_EVENTS:
+            self._runaway()
+        if self.done:
+            return
+        # Tick k falls at start + k*every, computed afresh (rounded to a nanoday) so
+        # that adding 0.1 thirty times still lands on day 3, not just after it.
+        tick += 1
+        due = round(process.start + tick * process.every, 9)
+        Timeout(self.env, max(0.0, due - now), (process, tick)).callbacks.append(self._on_tick)
 
     def _on_scheduled(self, event: simpy.Event) -> None:
         if self.done:
@@ -301,7 +367,7 @@ class _Replication:
             return
         action = self._choose(item.choice, SCHEDULE)
         if action is not None:
-            self._execute(action)
+            self._execute(action, self.env.now)
 
     # -- rules ----------------------------------------------------------------------------
     def _on_response(self, event: simpy.Event) -> None:
@@ -312,13 +378,13 @@ class _Replication:
         action = self._choose(rule.choice, FIRST_PROCESS + len(self.model.processes) +
                               rule.index)
         if action is not None:
-            self._execute(action)
+            self._execute(action, self.env.now)
 
     # -- the one place where the world changes ----------------------------------------------
-    def _execute(self, index: int) -> None:
+    def _execute(self, index: int, now: float) -> None:
+        """Take action ``index`` at day ``now``: effects, rung, outcomes, rules, rates."""
         if self.done:
             return
-        now = self.env.now
         if now != self.instant:
             self.instant, self.instant_actions = now, 0
         self.instant_actions += 1
@@ -326,15 +392,18 @@ class _Replication:
             self._runaway()
         ns = self.ns
         ns[DAY] = now
-        action = self.model.actions[index]
         self.counts[index] += 1
-        plan = self.plan
+        action, effects, effect_code, rules, action_outcomes, outcomes_on = \
+            self.plan.steps[index]
         changed: list[str] = []
-        effects = plan.effects[index]
         if effects:
             # Simultaneous assignment: every effect reads the values before the action.
-            new = [(var, expr(ns), low, high) for var, expr, low, high in effects]
-            for var, value, low, high in new:
+            try:
+                values = eval(effect_code, GLOBALS, ns)  # noqa: S307
+            except (ArithmeticError, ValueError, TypeError):
+                # Evaluate one by one to say which effect failed (raises EvalError).
+                values = [expr(ns) for _, expr, _, _ in effects]
+            for (var, _, low, high), value in zip(effects, values, strict=True):
                 value = float(value)
                 if not -INF < value < INF:
                     raise EvalError(f"effect on '{var}' gave {value:g}; state values must "
@@ -356,38 +425,62 @@ class _Replication:
                     changed.append(PEAK)
         if self.trace:
             self.events.append(TraceEvent(now, index, dict(ns)))
-        for o in self.plan.action_outcomes[index]:
-            if self.outcome_days[o] == INF:
-                self.outcome_days[o] = now
+        outcome_days = self.outcome_days
+        for o in action_outcomes:
+            if outcome_days[o] == INF:
+                outcome_days[o] = now
         if changed:
-            for outcome in plan.outcomes_on[index]:
-                if self.outcome_days[outcome.index] == INF and outcome.when(ns):
-                    self.outcome_days[outcome.index] = now
+            for o, when in outcomes_on:
+                if outcome_days[o] == INF and when(ns):
+                    outcome_days[o] = now
         if action.ends_run:
             self._finish(action.id, now)
             return
-        rule_base = FIRST_PROCESS + len(self.model.processes)
-        for rule in self.plan.rules_on[index]:
-            rng = self.streams[rule_base + rule.index]
+        for rule, source, when, probability in rules:
+            rng = self.rngs[source] or self.streams[source]
             # Always draw, even when `when` is false or p is 0 or 1, so that variants stay
             # aligned draw for draw (common random numbers).
             u = rng.random()
-            if rule.when is not None and not rule.when(ns):
+            if when is not None and not when(ns):
                 continue
-            if u < self._probability(rule.probability):
+            p = probability.const
+            if p is None:
+                p = self._probability(probability)
+            if u < p:
                 self._timeout(rule.delay.sample(rng), self._on_response, rule)
         # Only rates that read a value that really changed are recomputed, and a clock is
         # redrawn only if its rate differs (memorylessness makes keeping it exact).
         if changed:
-            readers = plan.readers
-            # Indices, not Process objects: hashing frozen dataclasses is costly here.
-            todo = readers[changed[0]] if len(changed) == 1 else \
-                dict.fromkeys(i for name in changed for i in readers[name])
-            rates, processes = self.rates, self.model.processes
+            key = changed[0] if len(changed) == 1 else tuple(changed)
+            todo, code = self.plan.rate_batches.get(key) or self.plan.rate_batch(key)
+            if code is not None:
+                self._recompute(todo, code)
+
+    def _recompute(self, todo: tuple[int, ...], code: Any) -> None:
+        """Re-arm those of processes ``todo`` whose rate (tuple ``code``) changed."""
+        rates, processes, waiting = self.rates, self.model.processes, self.waiting
+        try:
+            # All the rates that read a changed value, in one eval (indices, not Process
+            # objects: hashing frozen dataclasses is costly here).
+            values = eval(code, GLOBALS, self.ns)  # noqa: S307
+        except (ArithmeticError, ValueError, TypeError):
+            values = None
+        if values is None:
+            # Rare: one of them failed; take them one by one to report which (and to skip,
+            # as always, the processes not started yet).
             for i in todo:
                 process = processes[i]
-                if self._rate_of(process) != rates[i]:
-                    self._arm(process)
+                rate = self._rate_of(process)
+                if rate != rates[i]:
+                    self._arm_at(i, rate)
+            return
+        for i, rate in zip(todo, values, strict=True):
+            if rate != rates[i]:
+                if waiting and i in waiting:
+                    continue  # not started yet: its rate is 0 until begin() arms it
+                if not 0.0 <= rate < INF:  # also rejects NaN
+                    self._bad_rate(processes[i], rate)
+                self._arm_at(i, float(rate))
 
     def _move_rung(self, target: int, now: float) -> None:
         initial = self.model.initial_rung
@@ -428,7 +521,8 @@ class _Replication:
                 else:
                     self._arm(process)
             for process in self.plan.cadence_processes:
-                env.process(self._cadence(process))
+                # Callbacks rather than a generator process: no process resumption per tick.
+                Timeout(env, process.start, (process, 0)).callbacks.append(self._on_tick)
         # The horizon is inclusive: its event has a lower priority than every other event,
         # so whatever is due at exactly the horizon (a schedule entry, a cadence decision,
         # a zero-delay cascade) happens before the run ends, whatever order it was queued in.

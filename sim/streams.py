@@ -26,18 +26,21 @@ FIRST_PROCESS = 2
 class Streams:
     """The lazily created random streams of one replication."""
 
-    __slots__ = ("_seeds", "_streams")
+    __slots__ = ("_seeds", "cache")
 
     def __init__(self, seed: int, replication: int, count: int) -> None:
         words = np.random.SeedSequence(seed, spawn_key=(replication,)).generate_state(
             count, dtype=np.uint64)
         self._seeds = words.tolist()
-        self._streams: list[random.Random | None] = [None] * count
+        # The streams created so far (None until first used: seeding a Mersenne Twister
+        # costs microseconds, and many sources draw nothing in a given replication). The
+        # engine's hot path reads this list directly and falls back to ``streams[i]``.
+        self.cache: list[random.Random | None] = [None] * count
 
     def __getitem__(self, source: int) -> random.Random:
-        stream = self._streams[source]
+        stream = self.cache[source]
         if stream is None:
-            stream = self._streams[source] = random.Random(self._seeds[source])
+            stream = self.cache[source] = random.Random(self._seeds[source])
         return stream
 
 

@@ -1037,3 +1037,77 @@ def test_non_finite_effect_is_a_runtime_error():
     """, horizon=10)
     with pytest.raises(ModelRuntimeError, match="effect on 's' gave inf"):
         run(m)
+
+
+def test_failing_rate_among_several_is_named():
+    """Of three rates reading s, the one dividing by s = 0 is named when s drops to 0."""
+    m = make("""
+    state:
+      s: {initial: 1}
+    actions:
+      x: {actor: a}
+      drop: {actor: a, effects: {s: 0}}
+    schedule:
+      - {id: s6, day: 6, action: drop}
+    processes:
+      p1: {rate: "0.000001 * (1 + s)", action: x}
+      p2: {rate: "0.000001 / s", action: x}
+      p3: {rate: "0.000001 * (2 + s)", action: x}
+    """, horizon=10)
+    msg = _runtime_error(m, replication=3)
+    assert "day 6.00" in msg and "0.000001 / s" in msg and "1 + s" not in msg
+
+
+def test_failing_effect_among_several_is_named():
+    """Of two effects, the one taking log(0) is named; the other is not blamed."""
+    m = make("""
+    state:
+      s: {initial: 0}
+      t: {initial: 0}
+    actions:
+      bad: {actor: a, effects: {t: "t + 1", s: "log(s)"}}
+    schedule:
+      - {id: boom, day: 3, action: bad}
+    """, horizon=10)
+    msg = _runtime_error(m)
+    assert "day 3.00" in msg and "log(s)" in msg and "t + 1" not in msg
+
+
+def test_rate_of_process_not_started_is_not_evaluated_early():
+    """A delayed process whose rate would fail before its start day raises nothing then."""
+    m = make("""
+    state:
+      s: {initial: 1}
+    actions:
+      x: {actor: a}
+      drop: {actor: a, effects: {s: 0}}
+      lift: {actor: a, effects: {s: 1}}
+    schedule:
+      - {id: d2, day: 2, action: drop}
+      - {id: l4, day: 4, action: lift}
+    processes:
+      fine: {rate: "0.000001 * s", action: x}
+      later: {rate: "0.000001 / s", start: 6, action: x}
+    """, horizon=10)
+    rec = run(m)
+    assert rec.terminal == "horizon" and rec.action_counts[1:] == (1, 1)
+
+
+def test_rate_batch_lists_each_reader_once_and_skips_constant_rates():
+    """Changing s and t recomputes 'both' once, 'only_t' once and never 'fixed'."""
+    m = make("""
+    state:
+      s: {initial: 0}
+      t: {initial: 0}
+    actions:
+      x: {actor: a}
+    processes:
+      fixed: {rate: 0.5, action: x}
+      both: {rate: "0.1 * (1 + s + t)", action: x}
+      only_t: {rate: "0.2 * (1 + t)", action: x}
+    """, horizon=10)
+    plan = Plan(m)
+    todo, code = plan.rate_batch(("s", "t"))
+    assert todo == (1, 2)
+    assert eval(code, engine.GLOBALS, {"s": 1.0, "t": 2.0}) == pytest.approx((0.4, 0.6))
+    assert plan.rate_batch("s")[0] == (1,)

@@ -1,0 +1,91 @@
+"""The benchmark: paired rounds, medians, the report's figures and its CLI (no timing asserts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim import bench
+from sim.cli import main
+from sim.engine import Plan
+from sim.loader import load
+
+ROOT = Path(__file__).resolve().parent.parent
+TEACHING = load(ROOT / "scenarios" / "teaching.yaml")
+
+
+def _result(**changes: object) -> bench.BenchResult:
+    """A BenchResult with round numbers, for checking arithmetic and formatting."""
+    base = dict(scenario="atacms", machine="test box", bare_events_per_s=1_000_000.0,
+                reps_per_s=500.0, events_per_s=250_000.0, workers=2, one_worker_s=8.0,
+                many_workers_s=4.0, speed_runs=4000, memory=[(10_000, 0.1), (100_000, 0.1)],
+                memory_scenario="teaching")
+    base.update(changes)
+    return bench.BenchResult(**base)  # type: ignore[arg-type]
+
+
+def test_ratio_is_the_median_of_paired_rounds():
+    """With paired rounds the ratio is their median, not the ratio of the medians."""
+    r = _result(ratios=[0.31, 0.22, 0.29, 0.35, 0.18])
+    assert r.ratio == pytest.approx(0.29)
+    assert _result().ratio == pytest.approx(0.25)  # no rounds: events / bare
+    assert r.speedup == pytest.approx(2.0)
+
+
+def test_report_states_every_measure_and_the_round_spread():
+    """The Markdown table names the ratio, the targets, the spread and each memory figure."""
+    text = bench.format_report(_result(ratios=[0.31, 0.22, 0.29]))
+    assert "| model events/s as share of bare SimPy | 29% (target >= 30%); 3 paired " \
+           "rounds: 22% to 31% |" in text
+    assert "| speed-up on 2 workers | 2.00x (target >= 1.8x) |" in text
+    assert "| bare SimPy events/s (same run) | 1,000,000 |" in text
+    assert text.count("peak memory of the collecting process") == 2
+    assert text.startswith("Machine: test box")
+
+
+def test_model_throughput_counts_the_replications_it_ran():
+    """events/s over reps/s is the mean events of the replications actually run."""
+    plan = Plan(TEACHING)
+    reps, events = bench.model_throughput(TEACHING, seconds=0.05, plan=plan, first=3)
+    assert reps > 0 and events > 0
+    mean_events = events / reps
+    per_rep = [plan.run(1, 3 + k).n_events for k in range(50)]
+    assert min(per_rep) <= mean_events <= max(per_rep)
+
+
+def test_paired_throughput_measures_each_round():
+    """Three rounds give three positive ratios whose median is the reported ratio."""
+    tp = bench.paired_throughput(TEACHING, seconds=0.3, rounds=3)
+    assert len(tp.ratios) == 3 and all(r > 0 for r in tp.ratios)
+    assert tp.ratio == sorted(tp.ratios)[1]
+    assert tp.bare_events_per_s > 0 and tp.reps_per_s > 0
+
+
+def test_bare_simpy_counts_events():
+    """The bare SimPy loop processes events at a positive rate in a short run."""
+    assert bench.bare_simpy(seconds=0.05) > 1000
+
+
+def test_peak_memory_is_small_for_a_small_run():
+    """The collecting process keeps aggregates only: well under 20 MiB for 400 runs."""
+    assert 0 < bench.peak_memory(TEACHING, 400, workers=1) < 20
+
+
+def test_cli_bench_writes_the_performance_page(tmp_path, capsys):
+    """'sim bench --write' prints the table and writes a page naming its command."""
+    out = tmp_path / "perf.md"
+    code = main(["bench", "--scenario", str(ROOT / "scenarios" / "teaching.yaml"),
+                 "--seconds", "0.2", "--rounds", "2", "--speed-runs", "200",
+                 "--memory-runs", "200", "--workers", "1", "--write", str(out)])
+    assert code == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("# Performance") and "python -m sim bench" in page
+    assert "2 paired rounds" in page and "2 paired rounds" in capsys.readouterr().out
+
+
+def test_cli_bench_rejects_bad_memory_runs(capsys):
+    """A malformed --memory-runs is a usage error (exit 2), not a traceback."""
+    code = main(["bench", "--memory-runs", "ten,20"])
+    assert code == 2
+    assert "--memory-runs" in capsys.readouterr().err
