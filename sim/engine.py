@@ -474,13 +474,18 @@ class _Replication:
                 if rate != rates[i]:
                     self._arm_at(i, rate)
             return
+        versions = self.versions
         for i, rate in zip(todo, values, strict=True):
             if rate != rates[i]:
                 if waiting and i in waiting:
                     continue  # not started yet: its rate is 0 until begin() arms it
                 if not 0.0 <= rate < INF:  # also rejects NaN
                     self._bad_rate(processes[i], rate)
-                self._arm_at(i, float(rate))
+                # _arm_at(i, rate), inlined: this loop is the engine's hottest.
+                rates[i] = rate = float(rate)
+                version = versions[i] = versions[i] + 1
+                if rate > 0:
+                    self._clock(i, version, rate)
 
     def _move_rung(self, target: int, now: float) -> None:
         initial = self.model.initial_rung
