@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -160,7 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         reached = args.precision is not None and widest <= args.precision
         info = manifest(model, seed=seed, requested=runs, completed=result.runs,
                         workers=result.workers, variant=variant, elapsed=result.elapsed,
-                        status=status, started=started,
+                        status=status, started=started, command=args.command_line,
                         extra={"precision_target": args.precision,
                                "precision_reached": reached,
                                "widest_half_width": widest,
@@ -310,6 +311,7 @@ def _info(model: Any, args: argparse.Namespace, runs: int, elapsed: float,
                     workers=args.workers or default_workers(),
                     variant=getattr(args, "variant", None) or "base", elapsed=elapsed,
                     status=status, started=dt.datetime.now().isoformat(timespec="seconds"),
+                    command=getattr(args, "command_line", ""),
                     extra=extra)
 
 
@@ -457,7 +459,7 @@ def cmd_story(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure bare SimPy and the model in one run; optionally write docs/performance.md."""
-    from .bench import format_report, run_bench
+    from .bench import format_page, format_report, run_bench
     from .loader import load
     try:
         memory_runs = tuple(int(x) for x in args.memory_runs.split(",") if x.strip())
@@ -477,61 +479,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.write:
         path = Path(args.write)
         stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-        command = "python -m sim bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 \
-            else "python -m sim bench"
-        path.write_text(PERFORMANCE_DOC.format(stamp=stamp, command=command, table=text),
-                        encoding="utf-8")
+        path.write_text(format_page(text, args.command_line, stamp), encoding="utf-8")
         print(f"\nWrote {path}")
     return EXIT_OK
 
 
-PERFORMANCE_DOC = """# Performance
-
-Produced by `{command}` on {stamp}. Rerun it to refresh this page; numbers
-depend on the machine, so compare ratios, not raw rates.
-
-{table}
-
-How to read it:
-- *bare SimPy events/s* is SimPy's own floor: processes waiting on random timeouts with
-  no model logic, measured in the same run as the model.
-- *model events/s* counts the SimPy events the engine schedules (rate clocks, rule
-  responses, cadence steps, scheduled events); the ratio is the model's efficiency
-  relative to SimPy itself.
-- *speed-up* compares the same replications on 1 and N worker processes (results are
-  identical by construction; see docs/design.md).
-- *peak memory* is the collecting process's traced peak (tracemalloc) for growing run
-  counts: it stays flat because the runner merges fixed-size aggregates and never keeps
-  records (the per-replication CSV is streamed to disk chunk by chunk).
-
-## Where the time goes, and the 30% target
-
-Profile with `python -m cProfile -s tottime -m sim run scenarios/atacms.yaml -n 2000 -w 1
---no-plots --no-csv` (or py-spy / pyinstrument). Per event, SimPy itself costs about
-1 microsecond; the model adds the work that makes it a model: evaluating the compiled
-expressions an action touches (effects, rule probabilities, outcome conditions), drawing
-random numbers from the source's own stream, and recomputing only the rates whose inputs
-changed. What was removed from the hot path so far: one compiled code object per rate
-with its condition folded in (one `eval` instead of two), re-evaluating a rate only when
-a value it reads really changed (tracked per variable), rate readers kept by index
-(hashing frozen dataclasses cost a tenth of the run), and versioned clocks instead of
-process interrupts (one SimPy event per rate change instead of two).
-
-The flagship scenario currently reaches about a fifth of bare SimPy's event rate on one
-worker, short of the 30% target: each of its actions changes state read by three to four
-rate processes (war weariness, momentum, stocks), and each re-evaluation is a Python
-`eval`. Closing the gap would mean compiling each action's whole effect-and-recompute step
-into one generated Python function (one call instead of a dozen), which is the next step
-if speed matters more than the simplicity of the engine; the parallel speed-up and the flat
-memory meet their targets.
-"""
 
 
 # -- play ----------------------------------------------------------------------------------
 def cmd_play(args: argparse.Namespace) -> int:
     """Play one actor turn by turn against the model; save a Markdown transcript."""
-    import shlex
-
     from . import play
     from .api import prepare
     model = prepare(args.scenario)
@@ -778,6 +735,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed its message (or the help)
         return int(exc.code or 0)
+    # Recorded in manifests and generated pages, so that anyone can rerun what ran.
+    args.command_line = "python -m sim " + shlex.join(
+        sys.argv[1:] if argv is None else list(argv))
     try:
         return int(args.func(args))
     except ScenarioError as exc:

@@ -15,7 +15,6 @@ import os
 import platform
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -181,8 +180,12 @@ def write_json(path: Path, data: Any) -> None:
 
 def manifest(model: Model, *, seed: int, requested: int, completed: int, workers: int,
              variant: str, elapsed: float, status: str, started: str,
-             extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What produced this folder, so that anyone can rerun it."""
+             command: str = "", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What produced this folder, so that anyone can rerun it.
+
+    ``command`` is the command line that ran (the CLI passes its own arguments; from
+    Python it says so rather than recording the interpreter's unrelated ``sys.argv``).
+    """
     return {
         "status": status,
         "scenario": {"id": model.id, "path": model.path, "sha256": model.digest},
@@ -195,7 +198,7 @@ def manifest(model: Model, *, seed: int, requested: int, completed: int, workers
         "elapsed_seconds": round(elapsed, 3),
         "started": started,
         "finished": dt.datetime.now().isoformat(timespec="seconds"),
-        "command": " ".join(["python -m sim", *sys.argv[1:]]),
+        "command": command or "(from Python: sim.api)",
         "versions": versions(),
         **(extra or {}),
     }

@@ -200,6 +200,8 @@ def test_run_set_applies_and_is_recorded(tmp_path):
     info = json.loads((out / "manifest.json").read_text())
     summary = json.loads((out / "summary.json").read_text())
     assert info["levers_changed"] == {"strikes_authorised": False}
+    assert info["command"].startswith("python -m sim run ")
+    assert "--set strikes_authorised=false" in info["command"]
     assert summary["levers"] == {"strikes_authorised": False}
     strikes = next(a for a in summary["actions"] if a["id"] == "deep_strike")
     assert strikes["occurs"]["count"] == 0
