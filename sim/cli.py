@@ -473,7 +473,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     model = load(args.scenario)
     memory_model = load(args.memory_scenario)
     result = run_bench(model, memory_model, args.seconds, args.workers, args.speed_runs,
-                       memory_runs, args.rounds)
+                       memory_runs, args.rounds, args.repeats)
     text = format_report(result)
     print(text)
     if args.write:
@@ -695,6 +695,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "median of the rounds' ratios (default: %(default)s)")
     p.add_argument("--workers", type=POSITIVE, default=2,
                    help="workers for the speed-up and memory checks (default: %(default)s)")
+    p.add_argument("--repeats", type=POSITIVE, default=3,
+                   help="alternating timings of 1 worker and --workers workers; the speed-up "
+                        "is the median of the pairs' (default: %(default)s)")
     p.add_argument("--speed-runs", type=POSITIVE, default=4000,
                    help="replications timed on 1 and on --workers workers "
                         "(default: %(default)s)")

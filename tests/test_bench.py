@@ -30,7 +30,8 @@ def test_ratio_is_the_median_of_paired_rounds():
     r = _result(ratios=[0.31, 0.22, 0.29, 0.35, 0.18])
     assert r.ratio == pytest.approx(0.29)
     assert _result().ratio == pytest.approx(0.25)  # no rounds: events / bare
-    assert r.speedup == pytest.approx(2.0)
+    assert r.speedup == pytest.approx(2.0)  # no pairs: one / many
+    assert _result(speedups=[1.7, 1.9, 2.1]).speedup == pytest.approx(1.9)
 
 
 def test_report_states_every_measure_and_the_round_spread():
@@ -76,12 +77,13 @@ def test_cli_bench_writes_the_performance_page(tmp_path, capsys):
     """'sim bench --write' prints the table and writes a page naming its command."""
     out = tmp_path / "perf.md"
     code = main(["bench", "--scenario", str(ROOT / "scenarios" / "teaching.yaml"),
-                 "--seconds", "0.2", "--rounds", "2", "--speed-runs", "200",
+                 "--seconds", "0.2", "--rounds", "2", "--speed-runs", "200", "--repeats", "2",
                  "--memory-runs", "200", "--workers", "1", "--write", str(out)])
     assert code == 0
     page = out.read_text(encoding="utf-8")
     assert page.startswith("# Performance") and "python -m sim bench" in page
     assert "2 paired rounds" in page and "2 paired rounds" in capsys.readouterr().out
+    assert "2 paired timings" in page
 
 
 def test_cli_bench_rejects_bad_memory_runs(capsys):
