@@ -52,8 +52,8 @@ def bare_simpy(seconds: float = 1.5, processes: int = 10) -> float:
 
 
 def model_throughput(model: Model, seconds: float = 3.0, seed: int = 1,
-                     plan: Plan | None = None, first: int = 0) -> tuple[float, float]:
-    """(replications/s, events/s) of one worker running ``model``.
+                     plan: Plan | None = None, first: int = 0) -> tuple[float, float, int]:
+    """(replications/s, events/s, replications run) of one worker running ``model``.
 
     Replications ``first``, ``first + 1``, ... are run (so successive rounds can go on
     where the last one stopped instead of repeating the same replications).
@@ -68,16 +68,17 @@ def model_throughput(model: Model, seconds: float = 3.0, seed: int = 1,
         reps += 1
         events += rec.n_events
     elapsed = time.perf_counter() - began
-    return reps / elapsed, events / elapsed
+    return reps / elapsed, events / elapsed, reps
 
 
 @dataclass
 class Throughput:
-    """Bare SimPy and the model measured in alternating rounds; medians over the rounds.
+    """Bare SimPy and the model measured in alternating rounds.
 
     A shared virtual machine speeds up and slows down over seconds; alternating short
     rounds of each and taking the ratio within each round compares the two under the
-    same conditions, and the median over rounds discards a round hit by a neighbour.
+    same conditions, and the median round discards rounds hit by a neighbour. The rates
+    reported are those of the median round, so that they agree with the ratio.
     """
 
     bare_events_per_s: float
@@ -87,45 +88,60 @@ class Throughput:
 
     @property
     def ratio(self) -> float:
-        """Median over rounds of (model events/s) / (bare SimPy events/s)."""
-        return statistics.median(self.ratios)
+        """(model events/s) / (bare SimPy events/s) in the median round."""
+        return statistics.median_low(self.ratios)
+
+
+def _median_index(values: list[float]) -> int:
+    """Index of the (lower) median of ``values``: a real round, not an average of two."""
+    return values.index(statistics.median_low(values))
 
 
 def paired_throughput(model: Model, seconds: float = 3.0, rounds: int = 10,
                       seed: int = 1) -> Throughput:
-    """Alternate ``rounds`` rounds of bare SimPy and the model, ``seconds`` each in all."""
+    """Alternate ``rounds`` rounds of bare SimPy and the model, ``seconds`` each in all.
+
+    The order within a round alternates too (bare first, then model first), so that
+    neither always runs right after the other.
+    """
     plan = Plan(model)
     plan.run(seed, 0)  # warm-up: imports, caches
     share = seconds / rounds
     bare: list[float] = []
-    reps: list[float] = []
-    events: list[float] = []
-    done = 0
-    for _ in range(rounds):
-        bare.append(bare_simpy(share))
-        r, e = model_throughput(model, share, seed, plan, first=done)
-        done += max(1, int(r * share))
-        reps.append(r)
-        events.append(e)
-    return Throughput(statistics.median(bare), statistics.median(reps),
-                      statistics.median(events), [e / b for e, b in zip(events, bare,
-                                                                          strict=True)])
+    model_rates: list[tuple[float, float]] = []
+    done = 1
+    for k in range(rounds):
+        if k % 2 == 0:
+            bare.append(bare_simpy(share))
+        r, e, n = model_throughput(model, share, seed, plan, first=done)
+        done += n
+        model_rates.append((r, e))
+        if k % 2 == 1:
+            bare.append(bare_simpy(share))
+    ratios = [e / b for (_, e), b in zip(model_rates, bare, strict=True)]
+    mid = _median_index(ratios)
+    return Throughput(bare[mid], model_rates[mid][0], model_rates[mid][1], ratios)
 
 
 def speedup(model: Model, runs: int, workers: int, seed: int = 1,
             repeats: int = 3) -> tuple[float, float, list[float]]:
-    """(median seconds on 1 worker, on ``workers``, each pair's speed-up) for ``runs``.
+    """(seconds on 1 worker, on ``workers``, every pair's speed-up) for ``runs``.
 
-    The two are timed in ``repeats`` alternating pairs, for the same reason as the
-    throughput rounds: a pair shares the machine's momentary speed.
+    The two are timed in ``repeats`` pairs, in alternating order, for the same reason as
+    the throughput rounds; the seconds returned are those of the median pair.
     """
-    ones: list[float] = []
-    manys: list[float] = []
-    for _ in range(repeats):
-        ones.append(runner.run(model, runs, seed, 1).elapsed)
-        manys.append(runner.run(model, runs, seed, workers).elapsed)
-    return (statistics.median(ones), statistics.median(manys),
-            [o / m for o, m in zip(ones, manys, strict=True)])
+    pairs: list[tuple[float, float]] = []
+    for k in range(repeats):
+        if k % 2 == 0:
+            one = runner.run(model, runs, seed, 1).elapsed
+            many = runner.run(model, runs, seed, workers).elapsed
+        else:
+            many = runner.run(model, runs, seed, workers).elapsed
+            one = runner.run(model, runs, seed, 1).elapsed
+        pairs.append((one, many))
+    ratios = [one / many for one, many in pairs]
+    mid = _median_index(ratios)
+    return pairs[mid][0], pairs[mid][1], ratios
 
 
 def peak_memory(model: Model, runs: int, workers: int, seed: int = 1) -> float:
@@ -157,16 +173,16 @@ class BenchResult:
 
     @property
     def ratio(self) -> float:
-        """Model events/s as a share of bare SimPy events/s (median of paired rounds)."""
+        """Model events/s as a share of bare SimPy events/s (the median paired round)."""
         if self.ratios:
-            return statistics.median(self.ratios)
+            return statistics.median_low(self.ratios)
         return self.events_per_s / self.bare_events_per_s
 
     @property
     def speedup(self) -> float:
-        """Wall-time speed-up of ``workers`` over one worker (median of paired timings)."""
+        """Wall-time speed-up of ``workers`` over one worker (the median paired timing)."""
         if self.speedups:
-            return statistics.median(self.speedups)
+            return statistics.median_low(self.speedups)
         return self.one_worker_s / self.many_workers_s
 
 
@@ -202,6 +218,7 @@ def format_report(r: BenchResult) -> str:
     spread = (f"; {len(r.ratios)} paired rounds: {min(r.ratios):.0%} to {max(r.ratios):.0%}"
               if len(r.ratios) > 1 else "")
     median = f" (median of {len(r.speedups)} pairs)" if len(r.speedups) > 1 else ""
+    median_round = f" (median of {len(r.ratios)} rounds)" if len(r.ratios) > 1 else ""
     pairs = (f"; {len(r.speedups)} paired timings: {min(r.speedups):.2f}x to "
              f"{max(r.speedups):.2f}x" if len(r.speedups) > 1 else "")
     lines = [
@@ -209,9 +226,9 @@ def format_report(r: BenchResult) -> str:
         "",
         "| measure | value |",
         "| --- | --- |",
-        f"| bare SimPy events/s (same run) | {r.bare_events_per_s:,.0f} |",
-        f"| `{r.scenario}` replications/s, 1 worker | {r.reps_per_s:,.0f} |",
-        f"| `{r.scenario}` events/s, 1 worker | {r.events_per_s:,.0f} |",
+        f"| bare SimPy events/s (same run){median_round} | {r.bare_events_per_s:,.0f} |",
+        f"| `{r.scenario}` replications/s, 1 worker{median_round} | {r.reps_per_s:,.0f} |",
+        f"| `{r.scenario}` events/s, 1 worker{median_round} | {r.events_per_s:,.0f} |",
         f"| model events/s as share of bare SimPy | {r.ratio:.0%} (target >= 30%){spread} |",
         f"| {r.speed_runs} runs: 1 worker / {r.workers} workers{median} | "
         f"{r.one_worker_s:.2f} s / {r.many_workers_s:.2f} s |",
@@ -231,8 +248,9 @@ depend on the machine, so compare ratios, not raw rates.
 {table}
 
 How to read it:
-- *bare SimPy events/s* is SimPy's own floor: processes waiting on random timeouts with
-  no model logic.
+- *bare SimPy events/s* is SimPy's own floor in its idiomatic form: generator processes
+  waiting on random timeouts, with no model logic. (The engine's rate clocks and cadence
+  ticks are timeouts with callbacks, which skip the process resumption bare SimPy pays.)
 - *model events/s* counts the SimPy events the engine schedules (rate clocks, rule
   responses, cadence ticks, scheduled events); the ratio is the model's efficiency
   relative to SimPy itself. Bare SimPy and the model run in alternating short rounds and

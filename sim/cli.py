@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -468,7 +469,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not memory_runs or min(memory_runs) < 1:
         raise UsageError(f"--memory-runs takes comma-separated whole numbers >= 1 "
                          f"(got {args.memory_runs!r})")
-    if not args.seconds > 0:
+    if not 0 < args.seconds < math.inf:
         raise UsageError(f"--seconds must be > 0 (got {args.seconds})")
     model = load(args.scenario)
     memory_model = load(args.memory_scenario)

@@ -190,6 +190,9 @@ class _Replication:
             param_rng = self.streams[PARAMETERS]
             self.parameters = [param.dist.sample(param_rng) for param in model.parameters]
         else:
+            if len(pinned) != len(model.parameters):
+                raise ValueError(f"{len(pinned)} pinned parameter values for "
+                                 f"{len(model.parameters)} parameters")
             self.parameters = [float(v) for v in pinned]
         ns.update(zip(plan.parameter_ids, self.parameters, strict=True))
         try:
@@ -344,10 +347,10 @@ class _Replication:
             if action is not None:
                 self._execute(action, now)
         self.n_events += 1
+        if self.done:
+            return  # the tick's action ended the run: no next tick, nothing runs away
         if self.n_events > MAX_EVENTS:
             self._runaway()
-        if self.done:
-            return
         # Tick k falls at start + k*every, computed afresh (rounded to a nanoday) so
         # that adding 0.1 thirty times still lands on day 3, not just after it.
         tick += 1

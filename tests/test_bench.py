@@ -40,7 +40,7 @@ def test_report_states_every_measure_and_the_round_spread():
     assert "| model events/s as share of bare SimPy | 29% (target >= 30%); 3 paired " \
            "rounds: 22% to 31% |" in text
     assert "| speed-up on 2 workers | 2.00x (target >= 1.8x) |" in text
-    assert "| bare SimPy events/s (same run) | 1,000,000 |" in text
+    assert "| bare SimPy events/s (same run) (median of 3 rounds) | 1,000,000 |" in text
     assert text.count("peak memory of the collecting process") == 2
     assert text.startswith("Machine: test box")
 
@@ -48,19 +48,26 @@ def test_report_states_every_measure_and_the_round_spread():
 def test_model_throughput_counts_the_replications_it_ran():
     """events/s over reps/s is the mean events of the replications actually run."""
     plan = Plan(TEACHING)
-    reps, events = bench.model_throughput(TEACHING, seconds=0.05, plan=plan, first=3)
-    assert reps > 0 and events > 0
+    reps, events, n = bench.model_throughput(TEACHING, seconds=0.05, plan=plan, first=3)
+    assert reps > 0 and events > 0 and n >= 1
     mean_events = events / reps
-    per_rep = [plan.run(1, 3 + k).n_events for k in range(50)]
+    per_rep = [plan.run(1, 3 + k).n_events for k in range(n)]
     assert min(per_rep) <= mean_events <= max(per_rep)
 
 
-def test_paired_throughput_measures_each_round():
-    """Three rounds give three positive ratios whose median is the reported ratio."""
-    tp = bench.paired_throughput(TEACHING, seconds=0.3, rounds=3)
-    assert len(tp.ratios) == 3 and all(r > 0 for r in tp.ratios)
+def test_paired_throughput_reports_the_median_round():
+    """Four rounds give four ratios; the rates shown are the lower-median round's own."""
+    tp = bench.paired_throughput(TEACHING, seconds=0.4, rounds=4)
+    assert len(tp.ratios) == 4 and all(r > 0 for r in tp.ratios)
     assert tp.ratio == sorted(tp.ratios)[1]
-    assert tp.bare_events_per_s > 0 and tp.reps_per_s > 0
+    assert tp.events_per_s / tp.bare_events_per_s == pytest.approx(tp.ratio)
+    assert tp.reps_per_s > 0
+
+
+def test_cli_bench_rejects_infinite_seconds(capsys):
+    """--seconds inf would never end: a usage error (exit 2)."""
+    assert main(["bench", "--seconds", "inf"]) == 2
+    assert "--seconds" in capsys.readouterr().err
 
 
 def test_bare_simpy_counts_events():

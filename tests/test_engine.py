@@ -1111,3 +1111,31 @@ def test_rate_batch_lists_each_reader_once_and_skips_constant_rates():
     assert todo == (1, 2)
     assert eval(code, engine.GLOBALS, {"s": 1.0, "t": 2.0}) == pytest.approx((0.4, 0.6))
     assert plan.rate_batch("s")[0] == (1,)
+
+
+def test_run_ended_by_a_tick_at_the_event_limit_is_not_a_runaway(monkeypatch):
+    """A cadence tick whose action ends the run just as the event cap is passed ends it."""
+    monkeypatch.setattr(engine, "MAX_EVENTS", 19)  # ticks on days 1..20: the 20th passes it
+    m = make("""
+    actions:
+      tick: {actor: a}
+      end: {actor: a, ends_run: true}
+    processes:
+      clock:
+        every: 1
+        choose: {tick: "1 if day < 20 else 0", end: "1 if day >= 20 else 0"}
+    """, horizon=100)
+    rec = run(m)
+    assert rec.terminal == "end" and rec.end_day == 20.0 and rec.n_events == 20
+
+
+def test_pinned_parameters_must_match_the_model():
+    """A pinned vector of the wrong length is refused with a message saying both lengths."""
+    m = make("""
+    parameters:
+      p: {dist: uniform, low: 0, high: 1}
+    actions:
+      x: {actor: a}
+    """)
+    with pytest.raises(ValueError, match="2 pinned parameter values for 1 parameters"):
+        Plan(m).run(1, 0, parameters=[0.5, 0.5])
