@@ -74,10 +74,10 @@ class Plan:
         self.n_streams = stream_count(len(model.processes), len(model.rules))
         self.rate_processes = [p for p in model.processes if p.rate is not None]
         self.cadence_processes = [p for p in model.processes if p.every is not None]
-        self.rules_on: list[list[Any]] = [[] for _ in range(n_actions)]
+        rules_on: list[list[Rule]] = [[] for _ in range(n_actions)]
         for rule in model.rules:
             for a in rule.on:
-                self.rules_on[a].append(rule)
+                rules_on[a].append(rule)
         changes = [_names_changed_by(a) for a in model.actions]
         # For each name, the rate processes that read it: after an action only the
         # processes reading a value that really changed are re-evaluated.
@@ -101,26 +101,25 @@ class Plan:
         # The rates to recompute after a change, keyed by what changed: a name, or a tuple
         # of names in the order the action changed them. Filled lazily (few keys occur).
         self.rate_batches: dict[str | tuple[str, ...], tuple[tuple[int, ...], Any]] = {}
-        self.effects: list[list[tuple[str, Any, float | None, float | None]]] = [
-            [(e.var, e.expr, *self._bounds(model, e.var)) for e in a.effects]
-            for a in model.actions]
+        effects = [[(e.var, e.expr, *self._bounds(model, e.var)) for e in a.effects]
+                   for a in model.actions]
         # All of an action's effects in one code object returning a tuple: one eval per
         # action instead of one per effect (the effects read the values before the action
         # anyway, so evaluating them together is the simultaneous assignment they mean).
-        self.effect_code: list[Any] = [
+        effect_code = [
             _tuple_code([e.expr.python for e in a.effects], "<effects>") if a.effects else None
             for a in model.actions]
         # The action a rate process always takes (a one-action choice), or -1 to draw one.
         self.single = [p.choice.actions[0] if p.choice.single else -1
                        for p in model.processes]
         self.when_outcomes = [o for o in model.outcomes if o.when is not None]
-        self.outcomes_on: list[list[Any]] = [
+        outcomes_on = [
             [o for o in self.when_outcomes if o.when is not None and o.when.names & changes[a]]
             for a in range(n_actions)]
-        self.action_outcomes: list[list[int]] = [[] for _ in range(n_actions)]
+        action_outcomes: list[list[int]] = [[] for _ in range(n_actions)]
         for o in model.outcomes:
             if o.action is not None:
-                self.action_outcomes[o.action].append(o.index)
+                action_outcomes[o.action].append(o.index)
         self.state_bounds = {s.id: (s.low, s.high) for s in model.state}
         self.lever_values = {lever.id: lever.value for lever in model.levers}
         self.parameter_ids = [param.id for param in model.parameters]
@@ -128,12 +127,11 @@ class Plan:
         # the action, its effects and their code, the rules it triggers with their random
         # sources, the outcomes it marks, the outcomes whose condition it may change.
         rule_base = FIRST_PROCESS + len(model.processes)
-        self.steps = [
-            (action, self.effects[a], self.effect_code[a],
+        self.steps: list[tuple[Any, ...]] = [
+            (action, effects[a], effect_code[a],
              tuple((rule, rule_base + rule.index, rule.when, rule.probability)
-                   for rule in self.rules_on[a]),
-             tuple(self.action_outcomes[a]), tuple((o.index, o.when) for o in
-                                                   self.outcomes_on[a]))
+                   for rule in rules_on[a]),
+             tuple(action_outcomes[a]), tuple((o.index, o.when) for o in outcomes_on[a]))
             for a, action in enumerate(model.actions)]
 
     def rate_batch(self, key: str | tuple[str, ...]) -> tuple[tuple[int, ...], Any]:
@@ -233,8 +231,7 @@ class _Replication:
         self.n_events += 1
         if self.n_events > MAX_EVENTS:
             self._runaway()
-        event = self.env.timeout(delay, value)
-        event.callbacks.append(callback)
+        Timeout(self.env, delay, value).callbacks.append(callback)
 
     def _runaway(self) -> None:
         raise EvalError(f"runaway model: more than {MAX_ACTIONS_AT_ONCE:,} actions at one "
@@ -302,13 +299,9 @@ class _Replication:
 
     def _clock(self, i: int, version: int, rate: float) -> None:
         """Put process ``i``'s next firing, Exp(rate) from now, on the calendar."""
-        self.n_events += 1
-        if self.n_events > MAX_EVENTS:
-            self._runaway()
         rng = self.rngs[FIRST_PROCESS + i] or self.streams[FIRST_PROCESS + i]
         # Exactly random.Random.expovariate(rate), without its call (this is the hot path).
-        delay = -log(1.0 - rng.random()) / rate
-        Timeout(self.env, delay, (i, version)).callbacks.append(self._on_clock)
+        self._timeout(-log(1.0 - rng.random()) / rate, self._on_clock, (i, version))
 
     def _on_start(self, event: simpy.Event) -> None:
         process = cast(Process, event.value)
