@@ -4,7 +4,7 @@ Importing the package has no side effects; see :mod:`sim.api` for the notebook A
 """
 
 from .errors import ScenarioError, SimError, UsageError
-from .loader import load, load_text
+from .spec.loader import load, load_text
 
 __all__ = ["ScenarioError", "SimError", "UsageError", "load", "load_text"]
 __version__ = "0.1.0"

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import runner
-from .loader import apply_settings, apply_variant, load
-from .model import Model
-from .record import Record
-from .summary import Summary, summarise
+from .results.summary import Summary, summarise
+from .run import runner
+from .run.record import Record
+from .spec.loader import apply_settings, apply_variant, load
+from .spec.model import Model
 
 
 def prepare(scenario: str | Path | Model, variant: str | None = None,
@@ -41,17 +41,17 @@ class Results:
 
     def table(self) -> str:
         """The terminal table of rungs and outcomes."""
-        from .report import format_table
+        from .present.report import format_table
         return format_table(self.summary)
 
     def figures(self) -> dict[str, Any]:
         """The standard plots as matplotlib Figures, by name."""
-        from .plots import figures
+        from .present.plots import figures
         return figures(self.summary, self.model)
 
     def rows(self) -> list[dict[str, Any]]:
         """The per-replication table as dictionaries (needs keep_records=True)."""
-        from .output import csv_header, csv_row
+        from .present.output import csv_header, csv_row
         header = csv_header(self.model)
         return [dict(zip(header, csv_row(self.model, r), strict=True)) for r in self.records]
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from helpers import assert_same
 
-from sim.aggregate import Aggregate, day_bins
-from sim.engine import Plan
-from sim.loader import load_text
-from sim.record import Record
+from sim.results.aggregate import Aggregate, day_bins
+from sim.run.engine import Plan
+from sim.run.record import Record
+from sim.spec.loader import load_text
 
 INF = math.inf
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from sim import api, runner
+from sim import api
 from sim.errors import UsageError
-from sim.loader import load
-from sim.output import csv_header, csv_row
-from sim.summary import summarise
+from sim.present.output import csv_header, csv_row
+from sim.results.summary import summarise
+from sim.run import runner
+from sim.spec.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.yaml"
@@ -106,8 +107,8 @@ def test_progress_callback_reaches_total():
 
 
 def test_table_mentions_rungs(results):
-    """table() is text naming the ladder's rungs (needs sim.report)."""
-    pytest.importorskip("sim.report")
+    """table() is text naming the ladder's rungs (needs sim.present.report)."""
+    pytest.importorskip("sim.present.report")
     text = results.table()
     assert isinstance(text, str)
     assert "General war" in text

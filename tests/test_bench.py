@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim import bench
+from sim.analyses import bench
 from sim.cli import main
-from sim.engine import Plan
-from sim.loader import load
+from sim.run.engine import Plan
+from sim.spec.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = load(ROOT / "scenarios" / "teaching.yaml")

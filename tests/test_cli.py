@@ -49,7 +49,7 @@ schedule:
 
 def needs_report() -> None:
     """Skip when the colleague's report module is not there yet (cmd_run imports it)."""
-    pytest.importorskip("sim.report")
+    pytest.importorskip("sim.present.report")
 
 
 def run_cli(*args: str) -> int:

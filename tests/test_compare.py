@@ -1,4 +1,4 @@
-"""Variants and sweeps with common random numbers (sim.compare)."""
+"""Variants and sweeps with common random numbers (sim.analyses.compare)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import runner
-from sim.compare import compare_variants, metric_of, parse_grid, run_models, sweep
+from sim.analyses.compare import compare_variants, metric_of, parse_grid, run_models, sweep
 from sim.errors import UsageError
-from sim.loader import load
-from sim.summary import summarise
+from sim.results.summary import summarise
+from sim.run import runner
+from sim.spec.loader import load
 
 TEACHING = Path(__file__).resolve().parent.parent / "scenarios" / "teaching.yaml"
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sim.errors import Problem
-from sim.loader import check_file
+from sim.spec.loader import check_file
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = Path(__file__).resolve().parent / "corpus" / "bad"

@@ -1,4 +1,4 @@
-"""The Dask distributed backend gives the local backend's results (sim.dask_backend)."""
+"""The Dask distributed backend gives the local backend's results (sim.run.dask_backend)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import assert_same
 
-from sim import runner
-from sim.loader import load
+from sim.run import runner
+from sim.spec.loader import load
 
 TEACHING = Path(__file__).resolve().parent.parent / "scenarios" / "teaching.yaml"
 distributed = pytest.importorskip("distributed")

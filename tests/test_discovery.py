@@ -1,4 +1,4 @@
-"""Scenario discovery (sim.discovery)."""
+"""Scenario discovery (sim.analyses.discovery)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from sim.discovery import analyse, discover
+from sim.analyses.discovery import analyse, discover
 from sim.errors import UsageError
-from sim.loader import load_text
+from sim.spec.loader import load_text
 
 SCENARIO = textwrap.dedent("""
     scenario: {id: s, title: S, start: 2025-01-01, horizon_days: 30}

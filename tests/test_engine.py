@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-import sim.engine as engine
-from sim.engine import ModelRuntimeError, Plan
-from sim.loader import load, load_text
-from sim.streams import Streams
+import sim.run.engine as engine
+from sim.run.engine import ModelRuntimeError, Plan
+from sim.run.streams import Streams
+from sim.spec.loader import load, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 INF = math.inf
@@ -1005,7 +1005,7 @@ def test_fractional_cadence_lands_on_the_inclusive_horizon():
 
 def test_skipped_draws_keep_variants_aligned():
     """A rule whose `when` differs between variants still consumes its draw (CRN intact)."""
-    from sim.compare import run_models
+    from sim.analyses.compare import run_models
     m = make("""
     levers: {flag: {value: true}}
     state: {late: {initial: 0}}

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sim.engine import ModelRuntimeError, Plan
+from sim.analyses.exact import ExactResult, solve
 from sim.errors import NotMarkovianError, UsageError
-from sim.exact import ExactResult, solve
-from sim.loader import load_text
-from sim.model import Model
-from sim.runner import run, simulate_chunk
-from sim.stats import wilson
-from sim.summary import Summary, summarise
+from sim.results.stats import wilson
+from sim.results.summary import Summary, summarise
+from sim.run.engine import ModelRuntimeError, Plan
+from sim.run.runner import run, simulate_chunk
+from sim.spec.loader import load_text
+from sim.spec.model import Model
 
 RUNS = 4000
 SEED = 20250101

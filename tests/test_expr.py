@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from sim.expr import BOOL, FUNCTIONS, NUM, EvalError, Expr, ExprError, compile_expr, constant
+from sim.spec.expr import BOOL, FUNCTIONS, NUM, EvalError, Expr, ExprError, compile_expr, constant
 
 NAMES = {"x": NUM, "y": NUM, "flag": BOOL, "other": BOOL}
 CONSTANTS = {"calm": 0.0, "war": 3.0}

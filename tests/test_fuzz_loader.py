@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 from sim.cli import main
 from sim.errors import Problem
-from sim.loader import SECTIONS, check_file, compile_source
-from sim.model import Model
-from sim.yamlsrc import parse_text
+from sim.spec.loader import SECTIONS, check_file, compile_source
+from sim.spec.model import Model
+from sim.spec.yamlsrc import parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = {p.name: p.read_text(encoding="utf-8")

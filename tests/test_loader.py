@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sim import expr as ex
-from sim.distributions import Distribution
 from sim.errors import ScenarioError, UsageError
-from sim.loader import (
+from sim.spec import expr as ex
+from sim.spec.distributions import Distribution
+from sim.spec.loader import (
     apply_settings,
     apply_variant,
     check_file,
@@ -20,8 +20,8 @@ from sim.loader import (
     load_text,
     parse_lever_value,
 )
-from sim.model import Model
-from sim.yamlsrc import parse_text
+from sim.spec.model import Model
+from sim.spec.yamlsrc import parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.yaml"

@@ -1,6 +1,6 @@
 """Statistical agreement of the engine with the exact CTMC solver on several Markov scenarios.
 
-Each scenario is solved exactly (sim.exact.solve) and simulated at a fixed seed. At the
+Each scenario is solved exactly (sim.analyses.exact.solve) and simulated at a fixed seed. At the
 horizon every rung, outcome and way of ending must lie inside the 99.9% Wilson interval of
 its Monte Carlo estimate (z = 3.29); every cumulative incidence curve must lie inside the
 Dvoretzky-Kiefer-Wolfowitz band for alpha = 0.001 around the exact curve. Further tests aim
@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.aggregate import Aggregate, day_bins
-from sim.engine import Plan
-from sim.exact import ExactResult, solve
-from sim.loader import apply_variant, load, load_text
-from sim.model import Model
-from sim.runner import run, simulate_chunk
-from sim.stats import wilson
-from sim.summary import Summary, summarise
+from sim.analyses.exact import ExactResult, solve
+from sim.results.aggregate import Aggregate, day_bins
+from sim.results.stats import wilson
+from sim.results.summary import Summary, summarise
+from sim.run.engine import Plan
+from sim.run.runner import run, simulate_chunk
+from sim.spec.loader import apply_variant, load, load_text
+from sim.spec.model import Model
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 31415

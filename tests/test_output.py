@@ -11,10 +11,8 @@ import textwrap
 
 import pytest
 
-from sim.engine import Plan
 from sim.errors import UsageError
-from sim.loader import load_text
-from sim.output import (
+from sim.present.output import (
     CsvSink,
     csv_header,
     csv_row,
@@ -25,7 +23,9 @@ from sim.output import (
     staged_folder,
     write_json,
 )
-from sim.record import Record
+from sim.run.engine import Plan
+from sim.run.record import Record
+from sim.spec.loader import load_text
 
 INF = math.inf
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sim import cli, play
+from sim.analyses import play
+from sim.cli import commands as cli
 from sim.errors import UsageError
-from sim.loader import load, load_text
+from sim.spec.loader import load, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.yaml"

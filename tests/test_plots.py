@@ -17,10 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from sim import plots, runner
-from sim.loader import load, load_text
-from sim.model import ScheduledEvent
-from sim.summary import Summary, summarise
+from sim.present import plots
+from sim.results.summary import Summary, summarise
+from sim.run import runner
+from sim.spec.loader import load, load_text
+from sim.spec.model import ScheduledEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.yaml"
@@ -184,7 +185,7 @@ def test_rung_bars_value_labels(teaching):
     fig = plots.rung_probabilities(summary, model)
     shown = {t.get_text() for t in texts(fig)}
     war = summary.rung("general_war")
-    from sim.report import format_estimate
+    from sim.present.report import format_estimate
     assert format_estimate(war, style="plot") in shown
     assert "100% (start)" in shown
     assert any("runs" in t and "95% intervals" in t for t in shown)
@@ -358,10 +359,10 @@ def test_dollar_signs_are_literal(long_ladder):
 
 
 def test_importing_plots_does_not_touch_pyplot_or_backend():
-    """sim.plots never imports pyplot nor switches the backend."""
+    """sim.present.plots never imports pyplot nor switches the backend."""
     # The raw rcParams entry: get_backend() itself would resolve (and import pyplot).
     code = ("import matplotlib, sys; raw = lambda: dict.__getitem__(matplotlib.rcParams, "
-            "'backend'); before = raw(); import sim.plots; "
+            "'backend'); before = raw(); import sim.present.plots; "
             "print('matplotlib.pyplot' in sys.modules, raw() == before)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout.split()

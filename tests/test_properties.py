@@ -20,14 +20,14 @@ from helpers import assert_same, time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import runner
-from sim.aggregate import Aggregate
-from sim.engine import ModelRuntimeError, Plan
 from sim.errors import ScenarioError
-from sim.loader import load_text
-from sim.model import Model
-from sim.record import Record
-from sim.summary import summarise
+from sim.results.aggregate import Aggregate
+from sim.results.summary import summarise
+from sim.run import runner
+from sim.run.engine import ModelRuntimeError, Plan
+from sim.run.record import Record
+from sim.spec.loader import load_text
+from sim.spec.model import Model
 
 START = dt.date(2025, 1, 1)
 SETTINGS = {"deadline": None, "derandomize": True, "database": None,

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import runner
-from sim.loader import load, load_text
-from sim.report import NOT_A_FORECAST, format_estimate, format_table, render_html
-from sim.stats import Estimate
-from sim.summary import Curve, Line, Summary, summarise
+from sim.present.report import NOT_A_FORECAST, format_estimate, format_table, render_html
+from sim.results.stats import Estimate
+from sim.results.summary import Curve, Line, Summary, summarise
+from sim.run import runner
+from sim.spec.loader import load, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.yaml"
@@ -105,7 +105,7 @@ def teaching():
 
 
 def manifest() -> dict:
-    """A manifest shaped like sim.output.manifest, with markup in the command."""
+    """A manifest shaped like sim.present.output.manifest, with markup in the command."""
     return {"status": "complete", "scenario": {"id": "hostile", "sha256": "ab" * 32},
             "seed": 42, "runs_completed": 200, "command": "python -m sim run <x>.yaml",
             "versions": {"python": "3.11", "numpy": "2.0"}}

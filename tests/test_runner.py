@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from helpers import assert_same
 
-from sim import runner
-from sim.aggregate import Aggregate
-from sim.engine import Plan
-from sim.loader import load
+from sim.results.aggregate import Aggregate
+from sim.run import runner
+from sim.run.engine import Plan
+from sim.spec.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = load(ROOT / "scenarios" / "teaching.yaml")

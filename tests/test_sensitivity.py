@@ -1,4 +1,4 @@
-"""Global sensitivity analysis (sim.sensitivity) and inverse CDFs (Distribution.ppf)."""
+"""Global sensitivity analysis (sim.analyses.sensitivity) and inverse CDFs (Distribution.ppf)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats as st
 
-from sim.distributions import Distribution
+from sim.analyses.sensitivity import problem, run_sensitivity, sample
 from sim.errors import UsageError
-from sim.loader import load_text
-from sim.sensitivity import problem, run_sensitivity, sample
+from sim.spec.distributions import Distribution
+from sim.spec.loader import load_text
 
 TWO_PARAMETERS = textwrap.dedent("""
     scenario: {id: s, title: S, start: 2025-01-01, horizon_days: 30}

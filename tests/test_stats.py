@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.stats import (
+from sim.results.stats import (
     Z95,
     decimals_for,
     paired_difference,

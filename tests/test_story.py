@@ -1,4 +1,4 @@
-"""Stories and paths (sim.story)."""
+"""Stories and paths (sim.analyses.story)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.engine import Plan
+from sim.analyses.story import common_paths, compile_where, find, render, timeline
 from sim.errors import UsageError
-from sim.loader import load
-from sim.story import common_paths, compile_where, find, render, timeline
+from sim.run.engine import Plan
+from sim.spec.loader import load
 
 TEACHING = Path(__file__).resolve().parent.parent / "scenarios" / "teaching.yaml"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
+from sim.run.streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 
 
 def draws(streams: Streams, source: int, k: int = 5) -> list[float]:

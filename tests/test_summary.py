@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.aggregate import Aggregate
-from sim.engine import Plan
-from sim.loader import load, load_text
-from sim.record import Record
-from sim.stats import wilson
-from sim.summary import BANDS, FEW_EVENTS, summarise
+from sim.results.aggregate import Aggregate
+from sim.results.stats import wilson
+from sim.results.summary import BANDS, FEW_EVENTS, summarise
+from sim.run.engine import Plan
+from sim.run.record import Record
+from sim.spec.loader import load, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 INF = math.inf

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from sim.errors import Problem
-from sim.yamlsrc import (
+from sim.spec.yamlsrc import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_VALUES,

@@ -4,11 +4,12 @@ Run from anywhere (no installation needed):
 
     python docs/exercises/make_keys.py            # about two minutes on 2 cores
 
-It runs each exercise's commands through the Python API (``sim.compare``, ``sim.story``,
-``sim.play``) with the same seeds and run counts the exercises print, so a student who
-types a command sees exactly the numbers of the key (results do not depend on the number
-of worker processes). Rerun it whenever scenarios/atacms.yaml changes and commit the new
-keys.md; the header records the scenario's hash so a stale key is easy to spot.
+It runs each exercise's commands through the Python API (``sim.analyses.compare``,
+``sim.analyses.story``, ``sim.analyses.play``) with the same seeds and run counts the
+exercises print, so a student who types a command sees exactly the numbers of the key
+(results do not depend on the number of worker processes). Rerun it whenever
+scenarios/atacms.yaml changes and commit the new keys.md; the header records the
+scenario's hash so a stale key is easy to spot.
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sim import __version__, play  # noqa: E402
-from sim.compare import Comparison, compare_variants, parse_grid, sweep  # noqa: E402
-from sim.engine import Plan  # noqa: E402
-from sim.loader import load  # noqa: E402
-from sim.model import Model  # noqa: E402
-from sim.record import Record  # noqa: E402
-from sim.stats import Difference, Estimate  # noqa: E402
-from sim.story import common_paths, find, render  # noqa: E402
-from sim.tables import pct  # noqa: E402
+from sim import __version__  # noqa: E402
+from sim.analyses import play  # noqa: E402
+from sim.analyses.compare import Comparison, compare_variants, parse_grid, sweep  # noqa: E402
+from sim.analyses.story import common_paths, find, render  # noqa: E402
+from sim.present.tables import pct  # noqa: E402
+from sim.results.stats import Difference, Estimate  # noqa: E402
+from sim.run.engine import Plan  # noqa: E402
+from sim.run.record import Record  # noqa: E402
+from sim.spec.loader import load  # noqa: E402
+from sim.spec.model import Model  # noqa: E402
 
 SCENARIO = "scenarios/atacms.yaml"
 SEED = 1

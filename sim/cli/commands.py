@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
-from .errors import ScenarioError, SimError, UsageError
-from .loader import check_file
+from .. import __version__
+from ..errors import ScenarioError, SimError, UsageError
+from ..spec.loader import check_file
 
 EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS = 10_000
@@ -95,7 +95,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # -- run ---------------------------------------------------------------------------------
 def _widest_half_width(agg: Any) -> float:
     """The largest 95% half-width among the probabilities a run reports."""
-    from .stats import wilson_arrays
+    from ..results.stats import wilson_arrays
     widest = 0.0
     for counts in (agg.reached, agg.outcome_counts):
         if len(counts):
@@ -112,9 +112,8 @@ def _precision_rule(target: float, minimum: int) -> Callable[[Any], bool]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario, print the summary table and write the results folder."""
-    from . import runner
-    from .api import prepare
-    from .output import (
+    from ..api import prepare
+    from ..present.output import (
         CsvSink,
         default_folder,
         manifest,
@@ -123,7 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         unused_path,
         write_json,
     )
-    from .summary import summarise
+    from ..results.summary import summarise
+    from ..run import runner
 
     model = prepare(args.scenario, args.variant, args.set or [])
     variant = args.variant or "base"
@@ -187,10 +187,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _write_visuals(folder: Path, model: Any, summary: Any, info: dict[str, Any],
                    no_plots: bool) -> None:
-    from .report import render_html
+    from ..present.report import render_html
     images: dict[str, bytes] = {}
     if not no_plots:
-        from .plots import figures, png_bytes
+        from ..present.plots import figures, png_bytes
         for name, fig in figures(summary, model).items():
             images[name] = png_bytes(fig)
             (folder / f"{name}.png").write_bytes(images[name])
@@ -199,15 +199,15 @@ def _write_visuals(folder: Path, model: Any, summary: Any, info: dict[str, Any],
 
 
 def _check_exact(model: Any, summary: Any) -> str:
-    from .exact import solve
-    from .tables import exact_check_table
+    from ..analyses.exact import solve
+    from ..present.tables import exact_check_table
     return exact_check_table(model, summary, solve(model))
 
 
 def cmd_exact(args: argparse.Namespace) -> int:
     """Solve a Markovian scenario exactly and print the probabilities."""
-    from .exact import solve
-    from .tables import exact_result_table
+    from ..analyses.exact import solve
+    from ..present.tables import exact_result_table
     model = _prepared(args)
     print(exact_result_table(model, solve(model)))
     return EXIT_OK
@@ -216,7 +216,7 @@ def cmd_exact(args: argparse.Namespace) -> int:
 def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argparse.Namespace,
                exact_text: str, reached: bool, widest: float,
                out: TextIO | None = None) -> None:
-    from .report import format_table
+    from ..present.report import format_table
     out = out or sys.stdout  # looked up now: callers may have redirected stdout
     print(format_table(summary), file=out)
     if exact_text:
@@ -244,13 +244,13 @@ def _write_outputs(args: argparse.Namespace, model: Any, kind: str, data: dict[s
     With ``base`` (a Summary) the page is the full scenario report of the base case with
     this result as an extra section; otherwise a short page of its own.
     """
-    from .output import default_folder, safe_name, staged_folder, write_json
+    from ..present.output import default_folder, safe_name, staged_folder, write_json
     target = Path(args.out) if args.out else default_folder(RESULTS, model, safe_name(kind))
     with staged_folder(target, args.force) as stage:
         write_json(stage.path / f"{kind}.json", data)
         images = []
         if not args.no_plots:
-            from .plots import png_bytes
+            from ..present.plots import png_bytes
             for name, fig in figures.items():
                 png = png_bytes(fig)
                 (stage.path / f"{safe_name(name)}.png").write_bytes(png)
@@ -258,7 +258,7 @@ def _write_outputs(args: argparse.Namespace, model: Any, kind: str, data: dict[s
         if base is None:
             page = _simple_page(html_title, html_body, images, info)
         else:
-            from .report import render_html
+            from ..present.report import render_html
             page = render_html(model, base, {}, info,
                                [(html_title, _result_html(html_body, images))])
         (stage.path / "report.html").write_text(page, encoding="utf-8")
@@ -296,7 +296,7 @@ def _simple_page(title: str, body: str, images: list[tuple[str, bytes]],
 
 def _prepared(args: argparse.Namespace) -> Any:
     """The model with --variant and --set applied; a missing --seed becomes the scenario's."""
-    from .api import prepare
+    from ..api import prepare
     model = prepare(args.scenario, getattr(args, "variant", None), args.set or [])
     if getattr(args, "seed", 0) is None:
         args.seed = model.seed
@@ -305,8 +305,8 @@ def _prepared(args: argparse.Namespace) -> Any:
 
 def _info(model: Any, args: argparse.Namespace, runs: int, elapsed: float,
           status: str = "complete", **extra: Any) -> dict[str, Any]:
-    from .output import manifest
-    from .runner import default_workers
+    from ..present.output import manifest
+    from ..run.runner import default_workers
     return manifest(model, seed=args.seed, requested=getattr(args, "runs", runs),
                     completed=runs,
                     workers=args.workers or default_workers(),
@@ -318,8 +318,8 @@ def _info(model: Any, args: argparse.Namespace, runs: int, elapsed: float,
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Base against variants with common random numbers and paired intervals."""
-    from .compare import compare_variants
-    from .tables import comparison_table
+    from ..analyses.compare import compare_variants
+    from ..present.tables import comparison_table
     model = _prepared(args)
     chosen = [v.strip() for v in args.variants.split(",")] if args.variants else None
     comp = _with_progress(args, f"{model.id} compare", lambda update: compare_variants(
@@ -329,7 +329,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     text = comparison_table(comp)
     figures = {}
     if not args.no_plots:
-        from .plots import comparison
+        from ..present.plots import comparison
         diffs = {name: [(mid, d.diff, d.low, d.high) for (_, mid), d
                         in zip(comp.metrics, comp.differences[i], strict=True)]
                  for i, name in enumerate(comp.names) if i}
@@ -349,8 +349,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """One- or two-lever sweeps of a metric with intervals."""
     import time
 
-    from .compare import metric_of, parse_grid, sweep
-    from .tables import sweep_table
+    from ..analyses.compare import metric_of, parse_grid, sweep
+    from ..present.tables import sweep_table
     model = _prepared(args)
     axes = [parse_grid(model, g) for g in args.grid]
     metric = metric_of(model, args.metric)
@@ -362,7 +362,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     text = sweep_table(sw)
     figures = {}
     if not args.no_plots:
-        from .plots import sweep_plot
+        from ..present.plots import sweep_plot
         figures["sweep"] = sweep_plot(sw, model)
     info = _info(model, args, sw.comparison.runs, time.perf_counter() - began,
                  "interrupted" if sw.comparison.interrupted else "complete",
@@ -379,9 +379,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Sobol or Morris indices of the uncertain parameters for one metric."""
     import time
 
-    from .compare import metric_of
-    from .sensitivity import run_sensitivity
-    from .tables import sensitivity_table
+    from ..analyses.compare import metric_of
+    from ..analyses.sensitivity import run_sensitivity
+    from ..present.tables import sensitivity_table
     model = _prepared(args)
     metric = metric_of(model, args.metric)
     began = time.perf_counter()
@@ -390,7 +390,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     text = sensitivity_table(sens)
     figures = {}
     if not args.no_plots:
-        from .plots import sensitivity_plot
+        from ..present.plots import sensitivity_plot
         figures["sensitivity"] = sensitivity_plot(sens, model)
     info = _info(model, args, sens.points * sens.reps, time.perf_counter() - began,
                  method=args.method, metric=metric, samples=args.samples, reps=args.reps)
@@ -405,9 +405,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
     """Which parameter values lead to an outcome (scenario discovery)."""
     import time
 
-    from .compare import metric_of
-    from .discovery import discover
-    from .tables import discovery_table
+    from ..analyses.compare import metric_of
+    from ..analyses.discovery import discover
+    from ..present.tables import discovery_table
     model = _prepared(args)
     metric = metric_of(model, args.metric)
     began = time.perf_counter()
@@ -417,7 +417,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     info = _info(model, args, disc.runs, time.perf_counter() - began, metric=metric)
     figures = {}
     if not args.no_plots:
-        from .plots import discovery_plot
+        from ..present.plots import discovery_plot
         figures["discovery"] = discovery_plot(disc, model)
     target = _write_outputs(args, model, "discover", disc.to_dict(), figures,
                             f"{model.title}: what leads to {metric}?", text, info)
@@ -428,10 +428,10 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 def cmd_story(args: argparse.Namespace) -> int:
     """Dated timelines of replications, optionally those meeting a condition."""
-    from .story import common_paths, find, timeline
+    from ..analyses.story import common_paths, find, timeline
     model = _prepared(args)
     if args.paths:
-        from .engine import Plan
+        from ..run.engine import Plan
         plan = Plan(model)
         records = [plan.run(args.seed, i) for i in range(args.paths)]
         for rung in model.rungs:
@@ -460,8 +460,8 @@ def cmd_story(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure bare SimPy and the model in one run; optionally write docs/performance.md."""
-    from .bench import format_page, format_report, run_bench
-    from .loader import load
+    from ..analyses.bench import format_page, format_report, run_bench
+    from ..spec.loader import load
     try:
         memory_runs = tuple(int(x) for x in args.memory_runs.split(",") if x.strip())
     except ValueError:
@@ -490,8 +490,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # -- play ----------------------------------------------------------------------------------
 def cmd_play(args: argparse.Namespace) -> int:
     """Play one actor turn by turn against the model; save a Markdown transcript."""
-    from . import play
-    from .api import prepare
+    from ..analyses import play
+    from ..api import prepare
     model = prepare(args.scenario)
     game = play.Game(model, args.actor, args.seed, args.replication, args.every)
     script = play.load_moves(args.moves, game) if args.moves is not None else None

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from . import runner
+from ..errors import UsageError
+from ..results.stats import Estimate, wilson
+from ..run import runner
+from ..run.record import Record
+from ..spec.model import Model
 from .compare import metric_index, metric_of, metrics
-from .errors import UsageError
-from .model import Model
-from .record import Record
-from .stats import Estimate, wilson
 
 BINS = 5
 

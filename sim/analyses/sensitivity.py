@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from . import runner
+from ..errors import UsageError
+from ..run import runner
+from ..run.engine import Plan
+from ..spec.model import Model
 from .compare import metric_index, metric_of, metrics
-from .engine import Plan
-from .errors import UsageError
-from .model import Model
 
 METHODS = ("sobol", "morris")
 

@@ -17,15 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from . import runner
-from .aggregate import Aggregate
-from .engine import Plan
-from .errors import UsageError
-from .loader import apply_variant, parse_lever_value
-from .model import Model
-from .record import Record
-from .stats import Difference, paired_difference
-from .summary import Summary, summarise
+from ..errors import UsageError
+from ..results.aggregate import Aggregate
+from ..results.stats import Difference, paired_difference
+from ..results.summary import Summary, summarise
+from ..run import runner
+from ..run.engine import Plan
+from ..run.record import Record
+from ..spec.loader import apply_variant, parse_lever_value
+from ..spec.model import Model
 
 
 def metrics(model: Model) -> list[tuple[str, str]]:
@@ -222,7 +222,7 @@ def metric_of(model: Model, metric: str) -> str:
     """Check a sweep metric: an outcome id or a rung id."""
     known = [mid for _, mid in metrics(model)]
     if metric not in known:
-        from .expr import suggest
+        from ..spec.expr import suggest
         raise UsageError(f"unknown metric '{metric}'{suggest(metric, known)}; use an outcome "
                          f"or rung id: {', '.join(known)}")
     return metric

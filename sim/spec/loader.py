@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..errors import Problem, ScenarioError, UsageError
 from . import expr as ex
 from .distributions import KINDS, Distribution
-from .errors import Problem, ScenarioError, UsageError
 from .model import (
     DAY,
     PEAK,

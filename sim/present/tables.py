@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .compare import Comparison, Sweep
-from .discovery import Discovery
-from .exact import ExactResult
-from .model import Model
-from .sensitivity import Sensitivity
-from .stats import decimals_for
-from .summary import Summary
+from ..analyses.compare import Comparison, Sweep
+from ..analyses.discovery import Discovery
+from ..analyses.exact import ExactResult
+from ..analyses.sensitivity import Sensitivity
+from ..results.stats import decimals_for
+from ..results.summary import Summary
+from ..spec.model import Model
 
 
 def pct(p: float, half_width: float = 0.0) -> str:

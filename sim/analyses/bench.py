@@ -20,9 +20,9 @@ from typing import Any
 
 import simpy
 
-from . import runner
-from .engine import Plan
-from .model import Model
+from ..run import runner
+from ..run.engine import Plan
+from ..spec.model import Model
 
 
 def bare_simpy(seconds: float = 1.5, processes: int = 10) -> float:

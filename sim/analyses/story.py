@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import expr as ex
-from .engine import Plan
-from .errors import UsageError
-from .model import DAY, PEAK, RUNG, Model
-from .record import Record
+from ..errors import UsageError
+from ..run.engine import Plan
+from ..run.record import Record
+from ..spec import expr as ex
+from ..spec.model import DAY, PEAK, RUNG, Model
 
 MAX_SEARCH = 200_000
 

@@ -16,9 +16,9 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .model import Choice, Model
-from .stats import Estimate, decimals_for
-from .summary import Line, Summary
+from ..results.stats import Estimate, decimals_for
+from ..results.summary import Line, Summary
+from ..spec.model import Choice, Model
 
 NOT_A_FORECAST = ("This is a teaching and exploration model, not a forecast: its numbers "
                   "follow from the stated assumptions.")

@@ -34,13 +34,13 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Annotation, Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 
-from .compare import Sweep
-from .discovery import Discovery
-from .model import Model
+from ..analyses.compare import Sweep
+from ..analyses.discovery import Discovery
+from ..analyses.sensitivity import Sensitivity
+from ..results.stats import Estimate, decimals_for
+from ..results.summary import Curve, Summary
+from ..spec.model import Model
 from .report import format_estimate
-from .sensitivity import Sensitivity
-from .stats import Estimate, decimals_for
-from .summary import Curve, Summary
 
 WIDTH_PX, HEIGHT_PX, DPI = 1600, 900, 150
 TITLE_PT, SUBTITLE_PT, HEADING_PT, BODY_PT, SMALL_PT = 17, 13.5, 15, 14, 13

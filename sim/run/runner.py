@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .aggregate import Aggregate
+from ..results.aggregate import Aggregate
+from ..spec.model import Model
 from .engine import Plan
-from .model import Model
 from .record import Record
 
 CHUNK = 200

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem
+from ..errors import Problem
 
 MAX_FILE_BYTES = 2_000_000
 MAX_DEPTH = 40

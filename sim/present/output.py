@@ -21,9 +21,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import UsageError
-from .model import Model
-from .record import Record
+from ..errors import UsageError
+from ..run.record import Record
+from ..spec.model import Model
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -25,10 +25,10 @@ from typing import Any, cast
 import simpy
 from simpy.events import Timeout
 
-from .errors import SimError
-from .expr import _GLOBALS as GLOBALS
-from .expr import EvalError, Expr
-from .model import DAY, PEAK, RUNG, Action, Choice, Model, Process, Rule, ScheduledEvent
+from ..errors import SimError
+from ..spec.expr import _GLOBALS as GLOBALS
+from ..spec.expr import EvalError, Expr
+from ..spec.model import DAY, PEAK, RUNG, Action, Choice, Model, Process, Rule, ScheduledEvent
 from .record import Record, TraceEvent
 from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 def _call(task: Any, bounds: tuple[int, int]) -> Any:

@@ -39,10 +39,10 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.linalg import expm_multiply, spsolve
 
-from .engine import ModelRuntimeError
-from .errors import NotMarkovianError, UsageError
-from .expr import EvalError, Expr
-from .model import DAY, PEAK, RUNG, Choice, Model, Process, Rule
+from ..errors import NotMarkovianError, UsageError
+from ..run.engine import ModelRuntimeError
+from ..spec.expr import EvalError, Expr
+from ..spec.model import DAY, PEAK, RUNG, Choice, Model, Process, Rule
 
 MAX_STATES = 50_000
 HORIZON = "horizon"

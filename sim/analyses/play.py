@@ -26,16 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import expr as ex
-from . import runner
-from .engine import Plan
-from .errors import UsageError
-from .loader import parse_lever_value
-from .model import Lever, Model
-from .record import Record
-from .stats import Estimate, wilson
+from ..errors import UsageError
+from ..results.stats import Estimate, wilson
+from ..run import runner
+from ..run.engine import Plan
+from ..run.record import Record
+from ..spec import expr as ex
+from ..spec.loader import parse_lever_value
+from ..spec.model import Lever, Model
+from ..spec.yamlsrc import parse_text
 from .story import render
-from .yamlsrc import parse_text
 
 Value = float | bool
 MAX_DECISIONS = 400
@@ -611,6 +611,6 @@ def _turn_md(turn: Turn) -> list[str]:
 
 def default_transcript(folder: Path, game: Game) -> Path:
     """results/play-<scenario>-<actor>-s<seed>-r<replication>.md, never an existing file."""
-    from .output import safe_name, unused_path
+    from ..present.output import safe_name, unused_path
     stem = safe_name(f"play-{game.model.id}-{game.actor.id}-s{game.seed}-r{game.replication}")
     return unused_path(folder, stem, ".md")
