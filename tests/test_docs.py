@@ -16,11 +16,32 @@ COMMANDS = [line.strip() for line in (ROOT / "README.md").read_text().splitlines
             if line.strip().startswith("python -m sim ")]
 
 
+RUN_COMMAND = ("python3 -m venv .venv && .venv/bin/python -m pip install -e . && "
+               ".venv/bin/python -m sim run scenarios/atacms.yaml")
+TEST_COMMAND = ("python3 -m venv .venv && .venv/bin/python -m pip install -e '.[test]' && "
+                ".venv/bin/python -m pytest")
+
+
 def test_readme_shows_the_two_setup_commands():
-    """The README gives the install+run and install+test commands."""
+    """The README gives the install+run and install+test commands, each one line."""
+    lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()]
+    assert RUN_COMMAND in lines
+    assert TEST_COMMAND in lines
+
+
+def test_setup_never_installs_into_the_system_python():
+    """Every pip of the README runs inside the project's venv: a Python that refuses
+    system-wide installs (PEP 668: Debian, Ubuntu, Homebrew) accepts the commands."""
     text = (ROOT / "README.md").read_text()
-    assert "python3 -m pip install -e . && python3 -m sim run scenarios/atacms.yaml" in text
-    assert "python3 -m pip install -e '.[test]' && python3 -m pytest" in text
+    for match in re.finditer(r"(\S+) -m pip install", text):
+        assert match.group(1) in {".venv/bin/python", ".venv\\Scripts\\python"}, match.group(0)
+    assert "sudo" not in text and "--break-system-packages" not in text
+
+
+def test_ci_runs_the_readme_test_command():
+    """.ci/run runs the README's test command word for word."""
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert TEST_COMMAND in [line.strip() for line in ci]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
