@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..results.aggregate import Aggregate
-from ..results.stats import Difference, paired_difference
+from ..results.stats import Difference, Estimate, paired_difference
 from ..results.summary import Summary, summarise
 from ..run import runner
 from ..run.engine import Plan
@@ -209,13 +209,34 @@ class Sweep:
     high: np.ndarray
     comparison: Comparison
 
+    def estimate(self, k: int) -> Estimate:
+        """P(metric) at grid point ``k`` (row-major), as its Estimate."""
+        s = self.comparison.summaries[k]
+        line = next((o for o in s.outcomes if o.id == self.metric), None) or \
+            next(r for r in s.rungs if r.id == self.metric)
+        return line.estimate
+
+    @property
+    def changes(self) -> tuple[Difference, ...]:
+        """Paired change of the metric at each grid point against the first point, in grid
+        order (row-major for two levers); the first is zero by construction."""
+        m = metric_index(self.comparison.metrics, self.metric)
+        return tuple(diffs[m] for diffs in self.comparison.differences)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form; ``change_vs_first`` holds the paired changes (same grid shape)."""
+        shape = self.p.shape
+        changes = self.changes
         return {"metric": self.metric,
                 "axes": [{"lever": a.lever, "values": list(a.values)} for a in self.axes],
                 "p": self.p.tolist(), "ci95_low": self.low.tolist(),
-                "ci95_high": self.high.tolist(), "runs": self.comparison.runs,
-                "seed": self.comparison.seed}
+                "ci95_high": self.high.tolist(),
+                "change_vs_first": {
+                    "first": {a.lever: a.values[0] for a in self.axes},
+                    "difference": np.reshape([d.diff for d in changes], shape).tolist(),
+                    "ci95_low": np.reshape([d.low for d in changes], shape).tolist(),
+                    "ci95_high": np.reshape([d.high for d in changes], shape).tolist()},
+                "runs": self.comparison.runs, "seed": self.comparison.seed}
 
 
 def metric_of(model: Model, metric: str) -> str:

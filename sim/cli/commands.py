@@ -311,7 +311,8 @@ def _info(model: Any, args: argparse.Namespace, runs: int, elapsed: float,
                     completed=runs,
                     workers=args.workers or default_workers(),
                     variant=getattr(args, "variant", None) or "base", elapsed=elapsed,
-                    status=status, started=dt.datetime.now().isoformat(timespec="seconds"),
+                    status=status, started=(dt.datetime.now() - dt.timedelta(seconds=elapsed)
+                                            ).isoformat(timespec="seconds"),
                     command=getattr(args, "command_line", ""),
                     extra=extra)
 

@@ -37,9 +37,10 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 from ..analyses.compare import Sweep
 from ..analyses.discovery import Discovery
 from ..analyses.sensitivity import Sensitivity
-from ..results.stats import Estimate, decimals_for
+from ..results.stats import Estimate
 from ..results.summary import Curve, Summary
 from ..spec.model import Model
+from .numbers import is_clear, percent, places_for, points, points_decimals
 from .report import format_estimate
 
 WIDTH_PX, HEIGHT_PX, DPI = 1600, 900, 150
@@ -648,6 +649,9 @@ def _comparison_bars(fig: Figure, items: list[tuple[str, str, str]], names: list
     show_values = bar_pt >= SMALL_PT + 2
     spread: list[float] = []
     texts, anchors = [], []
+    # One precision for every difference of the figure, as in the table (numbers.py).
+    places = places_for((dhigh - dlow) / 2 for entries in (differences or {}).values()
+                        for _key, _diff, dlow, dhigh in entries)
     for j, (label, summary, colour) in enumerate(zip(names, summaries, colours, strict=True)):
         ys = [groups - 1 - g + 0.4 - height * (j + 0.5) for g in range(groups)]
         rows = [(y, _lookup(summary, kind, item_id))
@@ -680,8 +684,7 @@ def _comparison_bars(fig: Figure, items: list[tuple[str, str, str]], names: list
                              fmt="o", color=colour, ecolor=colour, elinewidth=2.2,
                              markersize=7, capsize=4)
                 if show_values:
-                    d = decimals_for((dhigh - dlow) / 2)
-                    dax.annotate(f"{diff * 100:+.{d}f}", (diff * 100, y), xytext=(0, 7),
+                    dax.annotate(points(diff, places), (diff * 100, y), xytext=(0, 7),
                                  textcoords="offset points", ha="center", va="bottom",
                                  fontsize=SMALL_PT, color=INK)
     labels, size = _fit_labels([name for _k, _i, name in reversed(items)], groups,
@@ -786,35 +789,17 @@ def _comparison_table(fig: Figure, items: list[tuple[str, str, str]], names: lis
 # -- sets of figures and PNG ---------------------------------------------------------------
 # -- counterfactual figures: sweeps, sensitivity, discovery ---------------------------------
 def sweep_plot(sw: Sweep, model: Model) -> Figure:
-    """One lever: the metric against the lever with a 95% band. Two: a heat map."""
+    """One lever: the metric against the lever with a 95% band, and below it the paired
+    change against the first point. Two levers: a heat map whose cells give both."""
     runs = f"{sw.comparison.runs:,} runs per point (common random numbers)"
     metric = _metric_name(model, sw.metric)
+    changes = sw.changes
+    places = points_decimals(changes[1:])
     if len(sw.axes) == 1:
-        axis = sw.axes[0]
-        fig = _new_figure(None, f"{runs} · shaded: 95% intervals",
-                          question=f"How does P({metric}) change with {axis.lever}?",
-                          title=f"{model.title}: lever sweep")
-        ax = fig.add_subplot()
-        _style(ax, grid_axis="y")
-        x = np.arange(len(axis.values)) if isinstance(axis.values[0], bool) else \
-            np.array(axis.values, dtype=float)
-        ax.fill_between(x, sw.low * 100, sw.high * 100, color=OKABE_ITO[0], alpha=0.2,
-                        linewidth=0)
-        ax.plot(x, sw.p * 100, color=OKABE_ITO[0], marker="o", linewidth=2.5, markersize=8)
-        for xi, p in zip(x, sw.p, strict=True):
-            ax.annotate(f"{p * 100:.1f}%", (float(xi), float(p) * 100), textcoords="offset "
-                        "points", xytext=(0, 10), ha="center", fontsize=SMALL_PT, color=INK)
-        if isinstance(axis.values[0], bool):
-            ax.set_xticks(x, [str(v).lower() for v in axis.values])
-        lever = model.lever(axis.lever)
-        ax.set_xlabel(_t(f"{axis.lever}" + (f" ({lever.unit})" if lever.unit else "")),
-                      fontsize=BODY_PT)
-        ax.set_ylabel("probability by the horizon", fontsize=BODY_PT)
-        ax.set_ylim(0, max(5.0, float(sw.high.max()) * 100 * 1.15))
-        _pct_axis(ax, "y")
-        return fig
+        return _sweep_line(sw, model, runs, metric, places)
     a, b = sw.axes
-    fig = _new_figure(None, f"{runs} · cell: probability and ± 95% half-width in points",
+    fig = _new_figure(None, f"{runs} · cell: P ± 95% half-width, Δ: paired change vs the "
+                            "first cell, points (* clear)",
                       question=f"P({metric}) over {a.lever} and {b.lever}",
                       title=f"{model.title}: two-lever sweep")
     ax = fig.add_subplot()
@@ -822,11 +807,13 @@ def sweep_plot(sw: Sweep, model: Model) -> Figure:
                       vmin=0, vmax=max(1e-9, float(sw.p.max()) * 100))
     for i in range(len(a.values)):
         for j in range(len(b.values)):
-            value = float(sw.p[i, j])
-            half = float(sw.high[i, j] - sw.low[i, j]) * 50
-            colour = "white" if value > 0.6 * float(sw.p.max()) else INK
-            ax.text(j, i, f"{value * 100:.1f}%\n±{half:.1f}", ha="center", va="center",
-                    fontsize=SMALL_PT, color=colour)
+            k = i * len(b.values) + j
+            est, d = sw.estimate(k), changes[k]
+            colour = "white" if est.p > 0.6 * float(sw.p.max()) else INK
+            delta = "first" if k == 0 else (
+                f"Δ {points(d.diff, places)}" + ("*" if is_clear(d, places) else ""))
+            ax.text(j, i, f"{percent(est)} ±{est.half_width * 100:.1f}\n{delta}",
+                    ha="center", va="center", fontsize=SMALL_PT, color=colour)
     ax.set_xticks(range(len(b.values)), [_short(v) for v in b.values])
     ax.set_yticks(range(len(a.values)), [_short(v) for v in a.values])
     ax.set_xlabel(_t(b.lever), fontsize=BODY_PT)
@@ -835,6 +822,53 @@ def sweep_plot(sw: Sweep, model: Model) -> Figure:
     bar = fig.colorbar(image, ax=ax)
     bar.set_label("probability, %", fontsize=BODY_PT)
     bar.ax.tick_params(labelsize=SMALL_PT)
+    return fig
+
+
+def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) -> Figure:
+    axis = sw.axes[0]
+    first = _short(axis.values[0])
+    fig = _new_figure(None, f"{runs} · shaded and whiskers: 95% intervals",
+                      question=f"How does P({metric}) change with {axis.lever}?",
+                      title=f"{model.title}: lever sweep")
+    ax, dax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    _style(ax, grid_axis="y")
+    _style(dax, grid_axis="y")
+    boolean = isinstance(axis.values[0], bool)
+    x = np.arange(len(axis.values)) if boolean else np.array(axis.values, dtype=float)
+    ax.fill_between(x, sw.low * 100, sw.high * 100, color=OKABE_ITO[0], alpha=0.2,
+                    linewidth=0)
+    ax.plot(x, sw.p * 100, color=OKABE_ITO[0], marker="o", linewidth=2.5, markersize=8)
+    for k, xi in enumerate(x):
+        est = sw.estimate(k)
+        ax.annotate(percent(est), (float(xi), est.p * 100), textcoords="offset points",
+                    xytext=(0, 10), ha="center", fontsize=SMALL_PT, color=INK)
+    ax.set_ylabel("probability by the horizon", fontsize=BODY_PT)
+    ax.set_ylim(0, max(5.0, float(sw.high.max()) * 100 * 1.2))
+    _pct_axis(ax, "y")
+    changes = sw.changes
+    dax.axhline(0, color=INK, linewidth=1)
+    for k, (xi, d) in enumerate(zip(x, changes, strict=True)):
+        if k == 0:
+            continue
+        clear = is_clear(d, places)
+        colour = OKABE_ITO[3] if clear else MUTED
+        dax.errorbar([float(xi)], [d.diff * 100], yerr=[[max(d.diff - d.low, 0) * 100],
+                                                       [max(d.high - d.diff, 0) * 100]],
+                     fmt="o", color=colour, ecolor=colour, elinewidth=2.2, markersize=7,
+                     capsize=4)
+        dax.annotate(points(d.diff, places) + (" clear" if clear else ""),
+                     (float(xi), d.high * 100), textcoords="offset points", xytext=(0, 6),
+                     ha="center", fontsize=SMALL_PT, color=INK)
+    spread = [abs(v) * 100 for d in changes[1:] for v in (d.low, d.high)] or [1.0]
+    top = max(max(spread) * 1.35, 0.5)
+    dax.set_ylim(-top, top)
+    dax.set_ylabel(_t(f"change vs first\npoint ({first}), pts"), fontsize=BODY_PT)
+    if boolean:
+        dax.set_xticks(x, [str(v).lower() for v in axis.values])
+    lever = model.lever(axis.lever)
+    dax.set_xlabel(_t(f"{axis.lever}" + (f" ({lever.unit})" if lever.unit else "")),
+                   fontsize=BODY_PT)
     return fig
 
 

@@ -16,9 +16,10 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..results.stats import Estimate, decimals_for
+from ..results.stats import Estimate
 from ..results.summary import Line, Summary
 from ..spec.model import Choice, Model
+from .numbers import interval, percent, probability_decimals
 
 NOT_A_FORECAST = ("This is a teaching and exploration model, not a forecast: its numbers "
                   "follow from the stated assumptions.")
@@ -104,36 +105,32 @@ ol.sources li:target { background: #fff4c2; }
 
 
 # -- numbers -------------------------------------------------------------------------------
-def _pct(value: float, decimals: int) -> str:
-    return f"{value * 100:.{decimals}f}%"
-
-
 def format_estimate(est: Estimate, style: str = "text") -> str:
     """A probability with its 95% interval at the precision the interval supports.
 
     ``style="text"`` gives ``12.3% [11.4%, 13.3%]``, ``style="plot"`` the compact
     ``12.3% [11.4–13.3]`` and ``style="point"`` only ``12.3%`` (``0%`` or ``100%``
     when the event happened in no run or in every run). Decimals come from
-    :func:`sim.stats.decimals_for`.
+    :func:`sim.present.numbers.probability_decimals` (never 0% or 100% for a share
+    strictly between).
     """
     if est.n <= 0 or not math.isfinite(est.p):
         return "n/a (no runs)"
-    d = decimals_for(est.half_width)
+    d = probability_decimals(est.p, est.half_width)
     if style == "point":
         # Never seen or always seen: the count is exact, extra zeros only add noise.
-        return "0%" if est.k == 0 else "100%" if est.k == est.n else _pct(est.p, d)
+        return "0%" if est.k == 0 else "100%" if est.k == est.n else percent(est)
     if style == "plot":
-        return (f"{_pct(est.p, d)} [{est.low * 100:.{d}f}\N{EN DASH}"
+        return (f"{percent(est)} [{est.low * 100:.{d}f}\N{EN DASH}"
                 f"{est.high * 100:.{d}f}]")
-    return f"{_pct(est.p, d)} [{_pct(est.low, d)}, {_pct(est.high, d)}]"
+    return f"{percent(est)} {interval(est)}"
 
 
 def _parts(est: Estimate) -> tuple[str, str]:
     """(point, interval) strings for a table cell pair."""
     if est.n <= 0 or not math.isfinite(est.p):
         return "n/a", "(no runs)"
-    d = decimals_for(est.half_width)
-    return _pct(est.p, d), f"[{_pct(est.low, d)}, {_pct(est.high, d)}]"
+    return percent(est), interval(est)
 
 
 def _horizon_end(summary: Summary) -> str:

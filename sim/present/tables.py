@@ -10,24 +10,23 @@ from ..analyses.compare import Comparison, Sweep
 from ..analyses.discovery import Discovery
 from ..analyses.exact import ExactResult
 from ..analyses.sensitivity import Sensitivity
-from ..results.stats import decimals_for
-from ..results.summary import Summary
+from ..results.stats import Estimate
+from ..results.summary import Line, Summary
 from ..spec.model import Model
+from .numbers import (
+    interval,
+    is_clear,
+    percent,
+    points,
+    points_decimals,
+    points_interval,
+    share,
+)
 
 
 def pct(p: float, half_width: float = 0.0) -> str:
-    """A percentage with as many decimals as its interval supports."""
-    if p != p:  # NaN
-        return "n/a"
-    return f"{p * 100:.{decimals_for(half_width) if half_width else 1}f}%"
-
-
-def points(diff: float, places: int) -> str:
-    """A difference in percentage points with its sign, never '-0'."""
-    value = round(diff * 100, places)
-    if value == 0:
-        return f"{0:.{places}f}"
-    return f"{value:+.{places}f}"
+    """A percentage with as many decimals as its interval supports (see numbers.share)."""
+    return share(p, half_width)
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> str:
@@ -41,49 +40,88 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -
     return "\n".join([fmt(header), rule, *[fmt(r) for r in rows]])
 
 
+CLEAR_NOTE = "'clear?' = the paired 95% interval, as printed, excludes 0."
+
+
 def comparison_table(comp: Comparison) -> str:
     """Each metric: base probability, each variant's, and the paired difference."""
     blocks = []
     base = comp.summaries[0]
-    names = {mid: name for mid, name in
-             [(r.id, r.name) for r in base.rungs] + [(o.id, o.name) for o in base.outcomes]}
+    places = points_decimals(d for diffs in comp.differences[1:] for d in diffs)
     for v in range(1, len(comp.names)):
+        other = comp.summaries[v]
         rows = []
         for m, (kind, mid) in enumerate(comp.metrics):
             d = comp.differences[v][m]
             if kind == "rung" and mid == base.rungs[base.initial_rung].id:
                 continue
-            half = (d.high - d.low) / 2
-            places = decimals_for(half)
-            rows.append([f"{names[mid]}" + (" (rung)" if kind == "rung" else ""),
-                         pct(d.base, half), pct(d.other, half),
-                         f"{points(d.diff, places)} pts",
-                         f"[{points(d.low, places)}, {points(d.high, places)}]",
-                         "yes" if d.low > 0 or d.high < 0 else "no"])
-        levers = ", ".join(f"{k}={v}" for k, v in comp.summaries[v].levers) or "no change"
+            b, o = _line(base, kind, mid), _line(other, kind, mid)
+            rows.append([b.name + (" (rung)" if kind == "rung" else ""),
+                         percent(b.estimate), percent(o.estimate),
+                         f"{points(d.diff, places)} pts", points_interval(d, places),
+                         "yes" if is_clear(d, places) else "no"])
+        levers = ", ".join(f"{k}={v}" for k, v in other.levers) or "no change"
         blocks.append(f"{comp.names[v]}  ({levers})\n" + grid(
             ["metric", "base", comp.names[v], "difference", "95% CI (paired)", "clear?"],
             rows))
-    foot = (f"{comp.runs} paired runs (common random numbers), seed {comp.seed}. "
-            "'clear?' = the 95% interval excludes 0.")
+    foot = f"{comp.runs} paired runs (common random numbers), seed {comp.seed}. {CLEAR_NOTE}"
     return "\n\n".join(blocks) + "\n\n" + foot
 
 
+def _line(summary: Summary, kind: str, mid: str) -> Line:
+    lines = summary.rungs if kind == "rung" else summary.outcomes
+    return next(line for line in lines if line.id == mid)
+
+
 def sweep_table(sw: Sweep) -> str:
-    """The metric at each grid point with its interval."""
+    """The metric at each grid point with its interval, and the paired change against the
+    first grid point (common random numbers make it much narrower than the two intervals)."""
+    changes = sw.changes
+    places = points_decimals(changes[1:])
+    first = ", ".join(f"{a.lever}={_value(a.values[0])}" for a in sw.axes)
     if len(sw.axes) == 1:
-        rows = [[str(v), pct(float(p), (float(h) - float(lo)) / 2),
-                 f"[{pct(float(lo))}, {pct(float(h))}]"]
-                for v, p, lo, h in zip(sw.axes[0].values, sw.p, sw.low, sw.high, strict=True)]
-        return grid([sw.axes[0].lever, f"P({sw.metric})", "95% CI"], rows)
+        rows = []
+        for i, value in enumerate(sw.axes[0].values):
+            est = sw.estimate(i)
+            d = changes[i]
+            rows.append([_value(value), percent(est), interval(est)]
+                        + (["-", "-", ""] if i == 0 else
+                           [points(d.diff, places), points_interval(d, places),
+                            "yes" if is_clear(d, places) else "no"]))
+        return grid([sw.axes[0].lever, f"P({sw.metric})", "95% CI",
+                     f"change vs {first} (pts)", "95% CI (paired)", "clear?"], rows) + (
+            f"\nchange: paired difference from the first grid point, in percentage points. "
+            f"{CLEAR_NOTE}")
     a, b = sw.axes
-    header = [f"{a.lever} \\ {b.lever}", *[str(v) for v in b.values]]
-    rows = []
+    header = [f"{a.lever} \\ {b.lever}", *[_value(v) for v in b.values]]
+    rows, changed = [], []
     for i, va in enumerate(a.values):
-        rows.append([str(va), *[f"{pct(float(sw.p[i, j]), float(sw.high[i, j] - sw.low[i, j]) / 2)}"
-                                f" ±{float(sw.high[i, j] - sw.low[i, j]) * 50:.1f}"
-                                for j in range(len(b.values))]])
-    return grid(header, rows) + f"\nP({sw.metric}) ± 95% half-width in points"
+        cells, deltas = [_value(va)], [_value(va)]
+        for j in range(len(b.values)):
+            k = i * len(b.values) + j
+            est = sw.estimate(k)
+            cells.append(f"{percent(est)} ±{_half_points(est)}")
+            d = changes[k]
+            deltas.append("-" if k == 0 else points(d.diff, places)
+                          + ("*" if is_clear(d, places) else ""))
+        rows.append(cells)
+        changed.append(deltas)
+    return (grid(header, rows) + f"\nP({sw.metric}) ± 95% half-width in points\n\n"
+            + grid(header, changed)
+            + f"\nchange vs {first} in points (paired); * = clear: the paired 95% interval "
+              "excludes 0 (see sweep.json for the intervals)")
+
+
+def _half_points(est: Estimate) -> str:
+    return f"{est.half_width * 100:.1f}"
+
+
+def _value(value: float | bool | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def sensitivity_table(sens: Sensitivity) -> str:
