@@ -63,3 +63,57 @@ def test_common_paths_count_every_hit(model):
     assert n == sum(r.first_reach[3] != float("inf") for r in records)
     assert sum(p.count for p in paths) == n
     assert paths[0].rungs == ("skirmishes", "deep_strikes", "general_war")
+
+
+ATACMS = Path(__file__).resolve().parent.parent / "scenarios" / "atacms.yaml"
+
+
+@pytest.fixture(scope="module")
+def nuclear_story():
+    """The first flagship replication (seed 1) in which a nuclear weapon is used."""
+    flagship = load(ATACMS)
+    return flagship, next(find(flagship, 1, "peak >= tactical_nuclear_use"))
+
+
+def test_short_story_keeps_every_rung_change_and_counts_what_it_leaves_out(nuclear_story):
+    from sim.analyses.story import key_events
+    model, record = nuclear_story
+    full, short = timeline(model, record), timeline(model, record, short=True)
+    assert len(short) < len(full) / 2
+    ups = [line for line in full if "[UP]" in line or "[DOWN]" in line]
+    assert ups == [line for line in short if "[UP]" in line or "[DOWN]" in line]
+    left = len(record.events) - len(key_events(model, record))
+    assert short[-1].startswith(f"(Left out: {left} repeats of routine events")
+    # every kind of event still appears once
+    names = {model.actions[e.action].narrative.split("{")[0][:12] for e in record.events}
+    assert len(names) <= len(short)
+
+
+def test_story_html_is_escaped_and_readable_on_a_phone(nuclear_story):
+    from sim.analyses.story import story_html
+    model, record = nuclear_story
+    page = story_html(model, [("Replication <20>", record)], "A & B", short=True)
+    assert "Replication &lt;20&gt;" in page and "<title>A &amp; B</title>" in page
+    assert 'name="viewport"' in page and "Left out:" in page
+    assert "not a forecast" in page
+
+
+def test_paths_say_how_many_stood_on_each_rung_before(model):
+    from sim.analyses.story import stood_on_before
+    plan = Plan(model)
+    records = [plan.run(3, i) for i in range(300)]
+    n, _ = common_paths(model, records, "general_war")
+    counts = dict(stood_on_before(model, records, "general_war"))
+    by_hand = sum(1 for r in records if r.first_reach[model.rung_index("general_war")]
+                  != float("inf") and any(k == model.rung_index("deep_strikes")
+                                          for _d, k in r.rung_path))
+    assert counts == {"deep_strikes": by_hand} and 0 < by_hand <= n
+
+
+def test_cli_story_short_and_html(tmp_path, capsys):
+    from sim.cli.commands import main
+    page = tmp_path / "story.html"
+    assert main(["story", str(TEACHING), "--short", "--html", str(page), "--count", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("== ") == 2 and "Left out" in out
+    assert page.read_text().count("<section>") == 2

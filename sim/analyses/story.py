@@ -5,11 +5,13 @@ Pure: functions return text or data; the CLI prints.
 
 from __future__ import annotations
 
+import html
+import math
 import string
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import UsageError
 from ..run.engine import Plan
@@ -50,31 +52,121 @@ def render(template: str, values: dict[str, Any], model: Model, action_index: in
     return "".join(out)
 
 
-def timeline(model: Model, record: Record) -> list[str]:
-    """Dated lines of one traced replication, with rung changes marked."""
-    lines = []
+def timeline(model: Model, record: Record, short: bool = False) -> list[str]:
+    """Dated lines of one traced replication, with rung changes marked.
+
+    ``short`` keeps only the key events (see :func:`key_events`) and ends with a count of
+    the routine events left out."""
+    return [_line(item) for item in story_items(model, record, short)] + \
+        ([_left_out(model, record)] if short else [])
+
+
+class Item(NamedTuple):
+    """One line of a story: its date, day, text, and the rung it moved to (if it did)."""
+
+    date: str
+    day: float
+    text: str
+    moved_to: str | None
+    up: bool
+
+
+def story_items(model: Model, record: Record, short: bool = False) -> list[Item]:
+    """The story as data (the terminal, Markdown and HTML forms all read this)."""
+    keep = key_events(model, record) if short else set(range(len(record.events)))
+    items = [Item(model.start.isoformat(), 0.0,
+                  f"Start: {model.rungs[model.initial_rung].name}.", None, False)]
     rung = model.initial_rung
-    lines.append(f"{model.start.isoformat()}  (day   0.0)  Start: {model.rungs[rung].name}.")
-    for event in record.events:
-        action = model.actions[event.action]
-        text = render(action.narrative, event.values, model, event.action) if \
-            action.narrative else f"{_actor(model, action.actor)}: {action.name}."
-        date = model.date_of(event.day).isoformat()
-        lines.append(f"{date}  (day {event.day:5.1f})  {text}")
+    for k, event in enumerate(record.events):
         new_rung = int(event.values[RUNG])
-        if new_rung != rung:
-            arrow = "UP" if new_rung > rung else "DOWN"
-            lines.append(f"{'':12}{'':13}  [{arrow}] the crisis is now at "
-                         f"'{model.rungs[new_rung].name}'")
-            rung = new_rung
+        if k in keep:
+            action = model.actions[event.action]
+            text = render(action.narrative, event.values, model, event.action) if \
+                action.narrative else f"{_actor(model, action.actor)}: {action.name}."
+            moved = model.rungs[new_rung].name if new_rung != rung else None
+            items.append(Item(model.date_of(event.day).isoformat(), event.day, text, moved,
+                              new_rung > rung))
+        rung = new_rung
     end = model.date_of(record.end_day).isoformat()
     if record.terminal == "horizon":
-        lines.append(f"{end}  (day {record.end_day:5.1f})  Horizon reached; the crisis stands "
-                     f"at '{model.rungs[record.final_rung].name}'.")
+        text = f"Horizon reached; the crisis stands at '{model.rungs[record.final_rung].name}'."
     else:
-        lines.append(f"{end}  (day {record.end_day:5.1f})  The run ends: "
-                     f"{model.actions[model.action_index(record.terminal)].name}.")
-    return lines
+        text = f"The run ends: {model.actions[model.action_index(record.terminal)].name}."
+    items.append(Item(end, record.end_day, text, None, False))
+    return items
+
+
+def key_events(model: Model, record: Record) -> set[int]:
+    """Indices of the events a short story keeps: every change of rung and the first time
+    each action happens. Repeats of an action that move nothing are routine."""
+    seen: set[int] = set()
+    keep: set[int] = set()
+    rung = model.initial_rung
+    for k, event in enumerate(record.events):
+        new_rung = int(event.values[RUNG])
+        if new_rung != rung or event.action not in seen:
+            keep.add(k)
+        seen.add(event.action)
+        rung = new_rung
+    return keep
+
+
+def _line(item: Item) -> str:
+    line = f"{item.date}  (day {item.day:5.1f})  {item.text}"
+    if item.moved_to is None:
+        return line
+    arrow = "UP" if item.up else "DOWN"
+    return line + f"\n{'':12}{'':13}  [{arrow}] the crisis is now at '{item.moved_to}'"
+
+
+def _left_out(model: Model, record: Record) -> str:
+    keep = key_events(model, record)
+    counts = Counter(model.actions[e.action].name for k, e in enumerate(record.events)
+                     if k not in keep)
+    if not counts:
+        return "(No routine events were left out.)"
+    listed = "; ".join(f"{name} x{n}" for name, n in counts.most_common())
+    return (f"(Left out: {sum(counts.values())} repeats of routine events - {listed}. "
+            "The full story lists them.)")
+
+
+def story_html(model: Model, stories: Sequence[tuple[str, Record]], title: str,
+               short: bool = False) -> str:
+    """A self-contained HTML page of stories (heading, record), for a projector or a phone."""
+    sections = []
+    for heading, record in stories:
+        rows = []
+        for item in story_items(model, record, short):
+            moved = "" if item.moved_to is None else (
+                f'<div class="{"up" if item.up else "down"}">'
+                f'{"&#9650;" if item.up else "&#9660;"} now at '
+                f"<strong>{html.escape(item.moved_to)}</strong></div>")
+            cls = ' class="moved"' if item.moved_to else ""
+            rows.append(f"<li{cls}><time>{html.escape(item.date)}</time> "
+                        f'<span class="day">day {math.floor(item.day)}</span>'
+                        f"<p>{html.escape(item.text)}</p>{moved}</li>")
+        foot = f"<p class=muted>{html.escape(_left_out(model, record))}</p>" if short else ""
+        sections.append(f"<section><h2>{html.escape(heading)}</h2>"
+                        f"<ol class=story>{''.join(rows)}</ol>{foot}</section>")
+    return (f"<!doctype html><html lang=en><meta charset=utf-8>"
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title><style>{STORY_CSS}</style><main>"
+            f"<h1>{html.escape(title)}</h1><p><strong>A teaching and exploration model, not a "
+            "forecast: one replication is one possible history under the scenario's "
+            f"assumptions.</strong></p>{''.join(sections)}</main></html>")
+
+
+STORY_CSS = (
+    "body{font:20px/1.5 system-ui,sans-serif;color:#111;margin:0;background:#fff}"
+    "main{max-width:1000px;margin:0 auto;padding:1rem}h1{font-size:1.6rem;line-height:1.25}"
+    "h2{font-size:1.25rem;margin-top:2rem}"
+    "ol.story{list-style:none;padding:0;border-left:4px solid #bbb;margin-left:.5rem}"
+    "ol.story li{padding:.4rem 0 .4rem 1rem;position:relative}"
+    "ol.story li p{margin:.1rem 0}time{font-weight:700}"
+    ".day{color:#444;margin-left:.5rem;font-size:.9em}"
+    "li.moved{background:#fff4e5}.up{color:#a33a00;font-weight:600}"
+    ".down{color:#005a9c;font-weight:600}.muted{color:#444}"
+    "@media (max-width:600px){body{font-size:17px}}")
 
 
 def _actor(model: Model, actor_id: str) -> str:
@@ -153,3 +245,17 @@ def common_paths(model: Model, records: list[Record], rung_id: str, top: int = 5
         counter[tuple(seq)] += 1
     n = len(hits)
     return n, [Path(p, c, c / n) for p, c in counter.most_common(top)]
+
+
+def stood_on_before(model: Model, records: list[Record], rung_id: str) -> list[tuple[str, int]]:
+    """Of the replications that reached ``rung_id``: how many stood on each other rung
+    (above the start, below the target) before first reaching it, in ladder order."""
+    target = model.rung_index(rung_id)
+    counts: Counter[int] = Counter()
+    for rec in records:
+        reached = rec.first_reach[target]
+        if reached == float("inf"):
+            continue
+        counts.update({rung for day, rung in rec.rung_path
+                       if day <= reached and model.initial_rung < rung < target})
+    return [(model.rungs[k].id, counts[k]) for k in range(model.initial_rung + 1, target)]

@@ -429,7 +429,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 def cmd_story(args: argparse.Namespace) -> int:
     """Dated timelines of replications, optionally those meeting a condition."""
-    from ..analyses.story import common_paths, find, timeline
+    from ..analyses.story import common_paths, find, stood_on_before, timeline
     model = _prepared(args)
     if args.paths:
         from ..run.engine import Plan
@@ -442,16 +442,26 @@ def cmd_story(args: argparse.Namespace) -> int:
             print(f"\nPaths to '{rung.name}': reached in {n} of {len(records)} runs")
             for path in paths:
                 steps = " -> ".join(model.rungs[model.rung_index(r)].name for r in path.rungs)
-                print(f"  {path.share:6.1%}  {steps}")
+                print(f"  {path.count:5d} ({path.share:5.1%})  {steps}")
+            before = [f"'{model.rungs[model.rung_index(r)].name}' {k}"
+                      for r, k in stood_on_before(model, records, rung.id)]
+            if n and before:
+                print(f"  Of those {n}, how many stood on each rung before: "
+                      + "; ".join(before))
         return EXIT_OK
-    shown = 0
+    shown: list[tuple[str, Any]] = []
     for record in find(model, args.seed, args.where, args.replication, args.count):
-        if shown:
-            print()
-        print(f"== {model.title} | replication {record.replication}, seed {args.seed}"
-              + (f" | where {args.where}" if args.where else ""))
-        print("\n".join(timeline(model, record)))
-        shown += 1
+        heading = (f"{model.title} | replication {record.replication}, seed {args.seed}"
+                   + (f" | where {args.where}" if args.where else ""))
+        print(("\n" if shown else "") + f"== {heading}")
+        print("\n".join(timeline(model, record, args.short)))
+        shown.append((f"Replication {record.replication}, seed {args.seed}", record))
+    if shown and args.html:
+        from ..analyses.story import story_html
+        title = model.title + (f": runs where {args.where}" if args.where else "")
+        Path(args.html).write_text(story_html(model, shown, title, args.short),
+                                   encoding="utf-8")
+        print(f"\nStories as a web page: {args.html}")
     if not shown:
         _err(f"no replication among {args.replication}..{args.replication + 200_000 - 1} "
              f"meets: {args.where}")
@@ -670,6 +680,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=POSITIVE, default=1, help="how many stories (default 1)")
     p.add_argument("--paths", type=NON_NEGATIVE, metavar="RUNS", default=0,
                    help="instead: the most common rung paths to each rung over RUNS runs")
+    p.add_argument("--short", action="store_true",
+                   help="key events only: changes of rung and the first of each kind of "
+                        "event (repeats are counted at the end)")
+    p.add_argument("--html", metavar="FILE",
+                   help="also write the stories as a web page (e.g. story.html)")
     p.add_argument("--variant", "-v")
     p.add_argument("--set", action="append", metavar="LEVER=VALUE")
     p.set_defaults(func=cmd_story)
