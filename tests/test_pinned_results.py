@@ -56,6 +56,8 @@ PINS = [
         "edaa5dc0616025423c271106bae15b085b9c223a8da3c516cbac7d57ea0fb41b"),
     Pin("teaching.yaml", "no_strikes", 300, 7,
         "3d0a8c947674c337e1f0ed5afdc0531bbf97c121a060633aea88cee9ef85cb49"),
+    Pin("teaching.yaml", "talks_and_restraint", 300, 7,
+        "b7e58e68e7145fb7b3647d0a7c055a2f3dc99d020b65563bbb0c1fcd395ae074"),
 ]
 
 

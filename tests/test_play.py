@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.yaml"
 
 # The teaching scenario plus a ranged lever that only sets the starting state (Blue's
-# missiles) and a lever of the other actor (Red's mobilisation).
+# missiles). Red's lever is the scenario's own (red_mobilises).
 TWO_SIDED = TEACHING.read_text(encoding="utf-8").replace(
     "\nparameters:", """
   missiles:
@@ -24,18 +24,14 @@ TWO_SIDED = TEACHING.read_text(encoding="utf-8").replace(
     range: [0, 20]
     actor: blue
     source: "[toy]"
-  red_mobilised:
-    value: false
-    actor: red
-    source: "[toy]"
 
 parameters:""").replace(
     "\nactions:", """
   missiles_left:
     initial: missiles
 
-actions:""").replace(
-    "    rate: 0.01\n", "    rate: \"0.005 if red_mobilised else 0.01\"\n")
+actions:""")
+assert "missiles_left" in TWO_SIDED and "red_mobilises" in TWO_SIDED
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +118,9 @@ def test_bad_moves_are_rejected_with_clear_messages(two_sided):
     game = play.Game(two_sided, "blue", 1, 0, 30)
     cases = [
         ({"strike_authorised": True}, "unknown lever 'strike_authorised' (did you mean "
-         "'strikes_authorised'?); Blue can set: strikes_authorised, missiles"),
-        ({"red_mobilised": True}, "lever 'red_mobilised' belongs to Red (red), not to Blue; "
-         "you can set: strikes_authorised, missiles"),
+         "'strikes_authorised'?); Blue can set: strikes_authorised, blue_offers_talks, missiles"),
+        ({"red_mobilises": True}, "lever 'red_mobilises' belongs to Red (red), not to Blue; "
+         "you can set: strikes_authorised, blue_offers_talks, missiles"),
         ({"missiles": 50}, "lever 'missiles' must be in [0, 20] (got 50)"),
         ({"strikes_authorised": "maybe"}, "lever 'strikes_authorised' is on/off: give true "
          "or false (got 'maybe')"),
@@ -163,8 +159,8 @@ def test_moves_file_errors_name_file_line_and_day(two_sided, tmp_path):
          "2: day 30: lever 'missiles' must be in [0, 20] (got 50)"),
         ("- {day: 45, set: {missiles: 5}}\n",
          "1: day 45 is not a decision day (decisions every 30 days: 0, 30, 60)"),
-        ("0: {red_mobilised: true}\n", "1: day 0: lever 'red_mobilised' belongs to Red (red), "
-         "not to Blue; you can set: strikes_authorised, missiles"),
+        ("0: {red_mobilises: true}\n", "1: day 0: lever 'red_mobilises' belongs to Red (red), "
+         "not to Blue; you can set: strikes_authorised, blue_offers_talks, missiles"),
         ("7: {missiles: 5}\n", "1: decision '7' does not exist (decisions are numbered 0 to 2)"),
     ]
     for text, message in cases:
@@ -178,8 +174,40 @@ def test_unknown_actor_and_actor_without_levers(teaching):
     """--as must name an actor that controls at least one lever."""
     with pytest.raises(UsageError, match=r"unknown actor 'bleu' \(did you mean 'blue'\?\)"):
         play.Game(teaching, "bleu")
+    no_red = load_text(TEACHING.read_text(encoding="utf-8").replace(
+        "    value: false\n    actor: red\n", "    value: false\n    actor: blue\n"))
     with pytest.raises(UsageError, match="Red \\(red\\) controls no levers"):
-        play.Game(teaching, "red")
+        play.Game(no_red, "red")
+
+
+def test_teaching_lets_either_side_play_with_on_off_levers(teaching):
+    """Both actors of the teaching scenario have levers; more than one is on/off."""
+    owners = {lv.actor for lv in teaching.levers}
+    assert owners == {"blue", "red"}
+    assert sum(lv.is_bool for lv in teaching.levers) >= 2
+    assert [ls.lever.id for ls in play.Game(teaching, "red").situation().levers] == [
+        "red_mobilises"]
+
+
+def test_each_turn_shows_what_changed_and_what_can_be_decided(teaching):
+    """After the first decision: no lever descriptions, no unchanged state, repeats folded."""
+    game = play.Game(teaching, "blue", seed=1, replication=0, every=30)
+    first = play.situation_text(game, game.situation())
+    assert "Blue allows long-range strikes" in first  # explained once
+    texts = []
+    situation = game.play({})
+    while situation is not None:
+        texts.append(play.situation_text(game, situation))
+        situation = game.play({})
+    later = "\n".join(texts)
+    assert "Blue allows long-range strikes" not in later
+    assert "You decide (Blue): strikes_authorised=true (on/off), blue_offers_talks=false" \
+        in later
+    for text in texts:
+        changed = next((line for line in text.splitlines() if line.startswith("Changed:")), "")
+        assert "strikes" in changed or "Changed" not in text
+        events = [line for line in text.splitlines() if "strikes deep inside" in line]
+        assert len(events) <= 1  # later strikes are counted in "(and again: ...)"
 
 
 def test_cli_play_with_moves_file_writes_transcript(tmp_path, capsys):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,13 +187,22 @@ class Game:
         return self._situation
 
     def new_events(self) -> tuple[str, ...]:
-        """Dated lines for the actions since the last look, with rung changes marked."""
+        """Dated lines for the actions since the last look, with rung changes marked.
+
+        Routine repeats are folded: an action already shown since the last look is counted
+        in a closing "(and again: ...)" line unless it moved the rung."""
         model, rep = self.model, self.rep
         lines = []
         rung = int(rep.events[self._seen - 1].values["rung"]) if self._seen else \
             model.initial_rung
+        shown: set[int] = set()
+        again: Counter[str] = Counter()
         for event in rep.events[self._seen:]:
             action = model.actions[event.action]
+            if event.action in shown and int(event.values["rung"]) == rung:
+                again[action.name] += 1
+                continue
+            shown.add(event.action)
             text = render(action.narrative, event.values, model, event.action) \
                 if action.narrative else f"{self._actor_name(action.actor)}: {action.name}."
             date = model.date_of(event.day).isoformat()
@@ -203,11 +213,19 @@ class Game:
                 arrow = "UP" if new > rung else "DOWN"
                 lines.append(f"    [{arrow}] the crisis is now at '{model.rungs[new].name}'")
                 rung = new
+        if again:
+            lines.append("(and again: " + ", ".join(f"{name} x{n}" for name, n in
+                                                    again.most_common()) + ")")
         self._seen = len(rep.events)
         return tuple(lines)
 
     def _actor_name(self, actor_id: str) -> str:
         return next((a.name for a in self.model.actors if a.id == actor_id), actor_id)
+
+    def outcomes_seen(self, index: int) -> tuple[str, ...]:
+        """Outcomes already shown at the decision before ``index``."""
+        earlier = [turn.situation for turn in self.turns if turn.situation.index == index - 1]
+        return earlier[0].outcomes if earlier else ()
 
     def outcomes_so_far(self) -> tuple[str, ...]:
         """Outcomes that have occurred, with their dates."""
@@ -485,21 +503,42 @@ def _rarity(at_least: float, above: float) -> str:
 
 # -- presentation (text only; the CLI prints it) -----------------------------------------------
 def situation_text(game: Game, s: Situation) -> str:
-    """The situation at a decision point, for the terminal."""
+    """The situation at a decision point, for the terminal: what changed since the last
+    decision and what the player can decide now. The first decision also explains each
+    lever; later ones list them on one line (``?`` at the prompt explains them again)."""
     out = [f"== Decision {s.index + 1} of {s.count}: {s.date.isoformat()} (day {_day(s.day)}) ==",
-           f"Rung now: {s.rung}    Peak so far: {s.peak}"]
+           f"Rung now: {s.rung}" + (f"    Peak so far: {s.peak}" if s.peak != s.rung else "")]
     if s.events:
         out.append("Since the last decision:" if s.index else "At the start:")
         out += [f"  {line}" for line in s.events]
     elif s.index:
         out.append("Since the last decision: nothing happened.")
-    if s.outcomes:
-        out.append("Outcomes so far: " + "; ".join(s.outcomes))
-    out.append("State: " + ", ".join(
-        f"{sid} {fmt_state(v)}" + (f" ({'+' if d > 0 else ''}{fmt_state(d)})" if d else "")
-        for sid, v, d in s.state))
-    out.append(levers_text(game, s))
+    new = [o for o in s.outcomes if o not in game.outcomes_seen(s.index)]
+    if new:
+        out.append("New outcomes: " + "; ".join(new))
+    changed = [(sid, v, d) for sid, v, d in s.state if d]
+    if changed and s.index:
+        out.append("Changed: " + ", ".join(
+            f"{sid} {fmt_state(v - d)} -> {fmt_state(v)}" for sid, v, d in changed))
+    out.append(levers_text(game, s) if s.index == 0 else decide_text(game, s))
     return "\n".join(out)
+
+
+def decide_text(game: Game, s: Situation) -> str:
+    """One line: the levers the player can move now, with their values."""
+    now = [f"{ls.lever.id}={fmt_value(ls.value)}" + _range_hint(ls.lever)
+           for ls in s.levers if ls.settable]
+    fixed = [ls.lever.id for ls in s.levers if not ls.settable]
+    return (f"You decide ({game.you()}): " + ", ".join(now)
+            + (f"  [fixed now: {', '.join(fixed)}]" if fixed else ""))
+
+
+def _range_hint(lv: Lever) -> str:
+    if lv.is_bool:
+        return " (on/off)"
+    if lv.low is not None and lv.high is not None:
+        return f" ({lv.low:g}..{lv.high:g})"
+    return ""
 
 
 def fmt_state(value: float) -> str:
@@ -508,7 +547,7 @@ def fmt_state(value: float) -> str:
 
 
 def levers_text(game: Game, s: Situation) -> str:
-    """The player's levers with their current values."""
+    """The player's levers with their current values and what each does."""
     head = f"Your levers ({game.you()})"
     if game.all_levers:
         head += " - no lever in this scenario names its actor, so you control all of them"
@@ -599,8 +638,11 @@ def _turn_md(turn: Turn) -> list[str]:
         out += [_bullet(line) for line in s.events] + [""]
     if s.outcomes:
         out += ["Outcomes so far: " + "; ".join(s.outcomes) + ".", ""]
-    out += ["| State | Value | Change |", "|---|---:|---:|"]
-    out += [f"| {sid} | {fmt_state(v)} | {fmt_state(d) if d else ''} |" for sid, v, d in s.state]
+    rows = [(sid, v, d) for sid, v, d in s.state if d or s.index == 0]
+    if rows:  # the first decision shows the whole state, later ones what changed
+        out += ["| State | Value | Change |", "|---|---:|---:|"]
+        out += [f"| {sid} | {fmt_state(v)} | {fmt_state(d) if d else ''} |"
+                for sid, v, d in rows]
     out += ["", "| Your lever | Before | After |", "|---|---:|---:|"]
     changed = dict(turn.changes)
     for ls in s.levers:
