@@ -98,3 +98,27 @@ def test_morris_ranks_the_same_way():
     mu = dict(zip(sens.names, sens.total, strict=True))
     assert mu["relevant"] > 0.5 > mu["irrelevant"]
     assert sens.to_dict()["parameters"][0]["id"] == "relevant"
+
+
+def _sens(total_conf: float, first: float = 0.3, method: str = "sobol"):
+    from sim.analyses.sensitivity import Sensitivity
+    arr = np.array
+    return Sensitivity(method, "war", ("a", "b"), arr([first, 0.1]), arr([total_conf, 0.02]),
+                       arr([0.6, 0.2]), arr([total_conf, 0.02]), 64 * 4, 40, 0.5)
+
+
+def test_wide_intervals_are_flagged_with_the_size_that_would_do():
+    """0.93 ± 1.36 cannot be read: say so, and suggest a power-of-2 sample size that brings
+    the widest half-width to 0.1 (intervals shrink as 1/sqrt(samples))."""
+    from sim.present.tables import sensitivity_table
+    wide = _sens(1.36)
+    r = wide.readability()
+    assert not r.readable and r.samples == 64 and r.widest == pytest.approx(1.36)
+    assert r.suggested >= 64 * (1.36 / 0.1) ** 2 and r.suggested & (r.suggested - 1) == 0
+    text = sensitivity_table(wide)
+    assert "WARNING: these indices are too uncertain" in text and f"{r.suggested} samples" in text
+    assert "--" not in text.split("WARNING")[1]  # the library names no CLI flag
+    narrow = _sens(0.05)
+    assert narrow.readability().readable and "WARNING" not in sensitivity_table(narrow)
+    negative = _sens(0.05, first=-0.4)
+    assert negative.readability().negative == ("a",)

@@ -10,8 +10,9 @@ not uncertainties.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -123,6 +124,22 @@ def evaluate(model: Model, points: np.ndarray, metric: str, reps: int, seed: int
     return np.concatenate(parts)
 
 
+READABLE_HALF_WIDTH = 0.1
+
+
+class Readability(NamedTuple):
+    """Can the indices be read? ``widest``: the widest 95% half-width among the top
+    parameters' indices (Morris: relative to the largest mu*); ``negative``: parameters
+    with an index clearly below zero (a sign of noise); ``suggested``: a base sample
+    size that would bring the widest half-width to the target."""
+
+    readable: bool
+    widest: float
+    negative: tuple[str, ...]
+    samples: int
+    suggested: int
+
+
 @dataclass(frozen=True)
 class Sensitivity:
     """Indices per parameter: Sobol (S1, ST) or Morris (mu*, sigma), with 95% confidence."""
@@ -137,6 +154,35 @@ class Sensitivity:
     points: int
     reps: int
     mean: float
+
+    def readability(self, target: float = READABLE_HALF_WIDTH) -> Readability:
+        """Whether the intervals are narrow enough to rank the parameters, and the sample
+        size that would make them so (intervals shrink as 1/sqrt(samples)).
+
+        Sobol indices live in [0, 1]: a 95% half-width above ``target`` (0.1) on any index
+        of the top five, or an index below zero by more than the noise, cannot be read.
+        Morris mu* has the metric's scale: the target is ``target`` times the largest mu*."""
+        top = self.ranking()[:5]
+        scale = 1.0 if self.method == "sobol" else max(float(self.total.max()), 1e-12)
+        confs = [float(self.total_conf[i]) for i in top]
+        if self.method == "sobol":
+            confs += [float(self.first_conf[i]) for i in top]
+        widest = max(confs) / scale if confs else 0.0
+        negative = tuple(self.names[i] for i in range(len(self.names))
+                         if self.method == "sobol" and
+                         min(self.total[i], self.first[i]) < -0.05)
+        if widest <= target and not negative:
+            return Readability(True, widest, negative, self.samples, self.samples)
+        factor = (widest / target) ** 2
+        wanted = max(self.samples * 2, math.ceil(self.samples * factor))
+        if self.method == "sobol":
+            wanted = 1 << (wanted - 1).bit_length()  # Sobol needs a power of 2
+        return Readability(False, widest, negative, self.samples, wanted)
+
+    @property
+    def samples(self) -> int:
+        """The base sample size N (Sobol: points = N * (D + 2); Morris: N * (D + 1))."""
+        return max(1, self.points // (len(self.names) + (2 if self.method == "sobol" else 1)))
 
     def ranking(self) -> list[int]:
         """Parameter indices, most influential first (by ST or mu*)."""

@@ -899,6 +899,10 @@ def sensitivity_plot(sens: Sensitivity, model: Model, top: int = 12) -> Figure:
         subtitle = (f"Morris screening, {sens.points:,} points x {sens.reps} runs · mu*: "
                     "mean absolute effect · sigma: interactions or non-linearity")
         labels = ("mu* (influence)", "sigma")
+    readable = sens.readability()
+    if not readable.readable:
+        subtitle += (f"\nTOO UNCERTAIN TO RANK: widest interval ±{readable.widest:.2f}; about "
+                     f"{readable.suggested} samples (not {readable.samples}) would do")
     fig = _new_figure(None, subtitle, question=f"Which assumptions drive P({metric})?",
                       title=f"{model.title}: sensitivity")
     ax = fig.add_subplot()

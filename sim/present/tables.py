@@ -9,7 +9,7 @@ import numpy as np
 from ..analyses.compare import Comparison, Sweep
 from ..analyses.discovery import Discovery
 from ..analyses.exact import ExactResult
-from ..analyses.sensitivity import Sensitivity
+from ..analyses.sensitivity import READABLE_HALF_WIDTH, Sensitivity
 from ..results.stats import Estimate
 from ..results.summary import Line, Summary
 from ..spec.model import Model
@@ -136,7 +136,27 @@ def sensitivity_table(sens: Sensitivity) -> str:
                      f"{sens.first[i]:.3f}",
                      f"{sens.first_conf[i]:.3f}" if sens.method == "sobol" else ""])
     return (grid(header, rows) + f"\n{sens.method.title()} on P({sens.metric}) "
-            f"(mean {sens.mean:.1%}); {sens.points} points x {sens.reps} runs each.")
+            f"(mean {sens.mean:.1%}); {sens.points} points x {sens.reps} runs each."
+            + readability_note(sens))
+
+
+def readability_note(sens: Sensitivity) -> str:
+    """A warning when the intervals are too wide to rank the parameters, with the size
+    that would do; empty when they can be read."""
+    r = sens.readability()
+    if r.readable:
+        return ""
+    per_point = len(sens.names) + (2 if sens.method == "sobol" else 1)
+    runs = r.suggested * per_point * sens.reps
+    bits = [f"the widest 95% interval of a leading index is ±{r.widest:.2f}"
+            + (" of the largest mu*" if sens.method == "morris" else "")]
+    if r.negative:
+        bits.append(f"{', '.join(r.negative)} came out below zero, which only noise can do")
+    return ("\n\nWARNING: these indices are too uncertain to rank the parameters: "
+            + "; ".join(bits) + f". Intervals shrink as 1/sqrt(samples): about "
+            f"{r.suggested} samples instead of {r.samples} would bring them to "
+            f"±{READABLE_HALF_WIDTH:.2f} ({runs:,} runs at {sens.reps} per point). Until "
+            "then read only which parameters are clearly large, not their order.")
 
 
 def exact_table(names: Sequence[str], exact: np.ndarray, mc: Sequence[tuple[float, float, float]]
