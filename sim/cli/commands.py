@@ -745,6 +745,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes for that comparison (default: all cores)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_play)
+
+    from .backtest import add_parser as add_backtest
+    add_backtest(sub, POSITIVE, NON_NEGATIVE)
     return parser
 
 

@@ -973,3 +973,25 @@ def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor=fig.get_facecolor())
     return buffer.getvalue()
+
+
+# -- the scaffolding, for figures defined in other modules (backtest plots) ----------------
+def new_figure(title: str, subtitle: str, *, question: str = "",
+               height_px: int = HEIGHT_PX) -> Figure:
+    """A 1600-pixel-wide figure with the standard header (title, question, subtitle)."""
+    return _new_figure(None, subtitle, question=question, title=title, height_px=height_px)
+
+
+def style_axes(ax: Axes, grid_axis: Literal["x", "y", ""] = "x") -> None:
+    """The standard axes style: light grid behind the data, no box, readable ticks."""
+    _style(ax, grid_axis=grid_axis)
+
+
+def date_axis(ax: Axes) -> None:
+    """Concise date ticks on the x axis."""
+    _date_axis(ax)
+
+
+def percent_axis(ax: Axes, axis: str = "y") -> None:
+    """Tick labels of an axis in per cent ("25%")."""
+    _pct_axis(ax, axis)
