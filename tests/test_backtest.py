@@ -195,11 +195,11 @@ def test_every_problem_is_reported_at_once():
 
 
 # -- the CLI on the shipped library ---------------------------------------------------------
-LIBRARY = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios").rglob("*.events.yaml"))
+LIBRARY = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios").rglob("events/*.yaml"))
 
 
 def _scenario_of(events: str) -> str:
-    return events.replace(".events.yaml", ".yaml")
+    return events.replace("events/", "")
 
 
 @pytest.mark.parametrize("events", LIBRARY)
@@ -251,7 +251,7 @@ def test_backtest_usage_errors(tmp_path, capsys, monkeypatch):
     assert main(["backtest", "scenarios/teaching.yaml", "--out", str(tmp_path / "x")]) == 2
     assert "no events file" in capsys.readouterr().err
     assert main(["backtest", "scenarios/atacms.yaml", "scenarios/atacms.yaml", "--events",
-                 "scenarios/atacms.events.yaml"]) == 2
+                 "scenarios/events/atacms.yaml"]) == 2
     assert "one events file" in capsys.readouterr().err
     varied = tmp_path / "varied"
     assert main(["run", "scenarios/atacms.yaml", "--runs", "200", "--workers", "1",

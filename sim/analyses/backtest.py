@@ -364,7 +364,7 @@ def target_of(model: Model) -> Target:
 
 
 def events_for(model: Model, path: str | Path | None = None) -> Events:
-    """The scenario's events file (``path``, else ``NAME.events.yaml`` beside it), checked."""
+    """The scenario's events file (``path``, else ``events/NAME.yaml`` beside it), checked."""
     where = Path(path) if path is not None else events_path(model.path)
     if path is None and not where.is_file():
         raise UsageError(f"no events file for {model.path}: expected {where} (see "

@@ -20,15 +20,16 @@ def add_parser(sub: Any, positive: Any, non_negative: Any) -> None:
         "backtest", help="score scenarios against history (their events files)",
         description="Run each scenario as written (or read a results folder of a base run), "
                     "compare its probabilities and timing with its events file "
-                    "(NAME.events.yaml beside it, see docs/backtest.md) and print Brier and "
-                    "log scores, skill against 50%% and the base rate, timing percentiles "
-                    "and, for several cases, a pooled reliability table. Writes PNGs, "
+                    "(events/NAME.yaml beside the scenario, see docs/backtest.md) and "
+                    "print Brier and log scores, skill against 50%% and the base rate, "
+                    "timing percentiles and, for several cases, a pooled reliability "
+                    "table. Writes PNGs, "
                     "backtest.json and report.html into a results folder.")
     p.add_argument("inputs", nargs="+", metavar="SCENARIO_OR_RESULTS",
                    help="scenario files (e.g. scenarios/history/*.yaml) or results folders "
                         "of base runs")
     p.add_argument("--events", metavar="FILE",
-                   help="the events file (only with one input; default NAME.events.yaml "
+                   help="the events file (only with one input; default events/NAME.yaml "
                         "beside the scenario)")
     p.add_argument("--runs", "-n", type=positive, default=DEFAULT_RUNS,
                    help=f"replications per scenario (default {DEFAULT_RUNS})")
@@ -83,7 +84,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from ..present.output import staged_folder, unused_path, versions, write_json
     if args.events and len(args.inputs) > 1:
         raise UsageError("--events names one events file: give one scenario with it, or "
-                         "leave it out to use each scenario's NAME.events.yaml")
+                         "leave it out to use each scenario's events/NAME.yaml")
     scored = [_case(model, events, read, args) for model, events, read in _inputs(args)]
     cases = [case for case, _ in scored]
     pooled = bt.pool(cases)

@@ -405,11 +405,24 @@ def _schedule(model: Model, keys: Sequence[str]) -> str:
 
 
 def _sources(model: Model, keys: Sequence[str]) -> str:
+    cutoff = _cutoff_note(model)
     if not model.sources:
-        return '<p class="muted">The scenario lists no sources.</p>'
+        return f'{cutoff}<p class="muted">The scenario lists no sources.</p>'
+    dates = dict(model.source_dates)
     items = "".join(f'<li id="{_anchor(key)}"><strong>[{_e(key)}]</strong> '
-                    f"{_linkify(_cite(text, keys))}</li>" for key, text in model.sources)
-    return f'<ol class="sources">{items}</ol>'
+                    f"{_linkify(_cite(text, keys))}"
+                    + (f" <span class=muted>(dated {_e(dates[key].isoformat())})</span>"
+                       if key in dates else "") + "</li>" for key, text in model.sources)
+    return f'{cutoff}<ol class="sources">{items}</ol>'
+
+
+def _cutoff_note(model: Model) -> str:
+    """The information cutoff: what the numbers were allowed to know."""
+    if model.information_cutoff is None:
+        return ""
+    return (f"<p><strong>Information cutoff: {_e(model.information_cutoff.isoformat())}"
+            "</strong>. Every number rests on what was known by then; later events appear "
+            "only as out-of-sample checks.</p>")
 
 
 URL = re.compile(r"https?://[^\s<>&\"']+[^\s<>&\"'.,;:)\]]")
@@ -486,7 +499,9 @@ def render_html(model: Model, summary: Summary, images: dict[str, bytes],
         "<body><main>"
         f"<header><h1>{_e(model.title)}</h1>"
         f'<p class="subtitle">{_e(heading)} · scenario {_code(model.id)} · '
-        f"{summary.n:,} runs · start {_e(summary.start)}, {summary.horizon:g} days</p>"
+        f"{summary.n:,} runs · start {_e(summary.start)}, {summary.horizon:g} days"
+        + (f" · information cutoff {_e(model.information_cutoff.isoformat())}"
+           if model.information_cutoff else "") + "</p>"
         f"<p>{_e(model.description)}</p></header>"
         f'<div class="note" role="note">{_e(NOT_A_FORECAST)}</div>'
         f'<nav aria-label="Contents"><strong>Contents</strong><ol>{nav}</ol></nav>'

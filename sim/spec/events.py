@@ -1,8 +1,10 @@
 """Events files: what really happened within a scenario's horizon, for backtests.
 
-An events file sits beside its scenario (``cuba1962.yaml`` -> ``cuba1962.events.yaml``) and
-says, for outcomes and rungs of that scenario, whether each happened by the horizon, the day
-or date it first happened, a source for each, and a note for judgement calls::
+An events file sits in the folder ``events`` beside its scenario, under the same name
+(``history/cuba1962.yaml`` -> ``history/events/cuba1962.yaml``), so that a glob of scenarios
+(``scenarios/history/*.yaml``) never picks it up. It says, for outcomes and rungs of that
+scenario, whether each happened by the horizon, the day or date it first happened, a source
+for each, and a note for judgement calls::
 
     scenario: cuba1962
     sources:
@@ -335,6 +337,6 @@ def events_from_text(text: str, target: Target, name: str = "<events>") -> Event
 
 
 def events_path(scenario: str | Path) -> Path:
-    """Where a scenario's events file is expected: beside it, ``NAME.events.yaml``."""
+    """Where a scenario's events file is expected: ``events/NAME.yaml`` beside it."""
     path = Path(scenario)
-    return path.with_name(f"{path.stem}.events.yaml")
+    return path.parent / "events" / path.name

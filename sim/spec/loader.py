@@ -222,6 +222,39 @@ def _check_template(ck: _Checker, template: str, path: str, names: Iterable[str]
                          f"{{{field_name}:.1f}} or {{{field_name}:.0%}}")
 
 
+def _provenance(ck: _Checker, meta: dict[str, Any], start: dt.date
+                ) -> tuple[dict[str, str], dict[str, dt.date], dt.date]:
+    """scenario.sources (each text, or {text, date}) and information_cutoff (default: the
+    start); a source dated after the cutoff is a warning: later knowledge belongs in
+    comments as an out-of-sample check, never in a number."""
+    cutoff = meta.get("information_cutoff", start)
+    if not is_date(cutoff):
+        ck.err("scenario.information_cutoff", f"must be a date written YYYY-MM-DD "
+                                              f"(got {_given(cutoff)})")
+        cutoff = start
+    texts: dict[str, str] = {}
+    dates: dict[str, dt.date] = {}
+    for key, value in _items(ck, meta.get("sources"), "scenario.sources"):
+        path = join("scenario.sources", key)
+        if not isinstance(value, dict):
+            texts[key] = ck.text(value, path)
+            continue
+        item = ck.mapping(value, path, ("text",), ("date",)) or {}
+        texts[key] = ck.text(item.get("text"), join(path, "text"))
+        when = item.get("date")
+        if "date" in item and not is_date(when):
+            ck.err(join(path, "date"), f"must be a date written YYYY-MM-DD (the day it was "
+                                       f"published; got {_given(when)})")
+        elif isinstance(when, dt.date):
+            dates[key] = when
+            if when > cutoff:
+                ck.warn(join(path, "date"), f"dated {when}, after the information cutoff "
+                                            f"{cutoff}: a number may not rest on it (cite "
+                                            "it in a comment as an out-of-sample check, or "
+                                            "move the cutoff if it was known by then)")
+    return texts, dates, cutoff
+
+
 def _lever_value(ck: _Checker, value: Any, path: str, lever: Lever) -> float | bool | None:
     if lever.is_bool:
         if not isinstance(value, bool):
@@ -254,7 +287,8 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     # -- scenario -----------------------------------------------------------------------
     meta = ck.mapping(top.get("scenario"), "scenario",
                       ("id", "title", "start", "horizon_days"),
-                      ("description", "sources", "seed")) if "scenario" in top else {}
+                      ("description", "sources", "seed", "information_cutoff")) \
+        if "scenario" in top else {}
     meta = meta or {}
     sid = meta.get("id", "scenario")
     if "id" in meta:
@@ -273,9 +307,7 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
                              default=1.0))
     title = ck.text(meta.get("title"), "scenario.title", str(sid))
     description = ck.text(meta.get("description"), "scenario.description")
-    sources: dict[str, str] = {}
-    for key, value in _items(ck, meta.get("sources"), "scenario.sources"):
-        sources[key] = ck.text(value, join("scenario.sources", key))
+    sources, source_dates, cutoff = _provenance(ck, meta, start_date)
 
     # -- ladder -------------------------------------------------------------------------
     rungs: list[Rung] = []
@@ -667,7 +699,8 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
         levers=tuple(levers), parameters=tuple(parameters), state=tuple(state),
         actions=tuple(actions), schedule=tuple(sorted(schedule, key=lambda e: e.day)),
         processes=tuple(processes), rules=tuple(rules), outcomes=tuple(outcomes),
-        variants=tuple(variants), path=src.file, digest=digest)
+        variants=tuple(variants), path=src.file, digest=digest,
+        information_cutoff=cutoff, source_dates=tuple(source_dates.items()))
     return model, [], ck.warnings
 
 

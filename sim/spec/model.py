@@ -225,6 +225,9 @@ class Model:
     digest: str = ""
     seed: int = 1
     applied: tuple[tuple[str, float | bool], ...] = field(default=())
+    # What the scenario's numbers may know: sources dated after it are flagged by validate.
+    information_cutoff: dt.date | None = None  # None only for models built by hand
+    source_dates: tuple[tuple[str, dt.date], ...] = field(default=())
 
     def lever(self, lever_id: str) -> Lever:
         """The lever called ``lever_id`` (KeyError if none)."""
