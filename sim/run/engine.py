@@ -17,9 +17,10 @@ SimPy process would cost two.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from math import log
+from types import MappingProxyType
 from typing import Any, cast
 
 import simpy
@@ -549,6 +550,35 @@ class _Replication:
                 if _reads(process.rate, process.when) & changes.keys():
                     self._arm(process)
 
+    # -- the public face for play, games and their continuations ------------------------------
+    @property
+    def day(self) -> float:
+        """The simulated day reached so far."""
+        return float(self.env.now)
+
+    def values(self) -> Mapping[str, Any]:
+        """Every named value now (levers, parameters, state, rung, peak, day), read-only."""
+        return MappingProxyType(self.ns)
+
+    def inject(self, index: int) -> None:
+        """Take action ``index`` now, as if a process had chosen it (a player's decision or
+        a facilitator's injection): effects, rung, outcomes, rules and rates as always."""
+        with self._located():
+            self._execute(index, self.env.now)
+
+    def branch(self, seed: int, key: tuple[int, ...]) -> None:
+        """Continue on fresh dice: streams from (seed, replication, *key) from now on.
+
+        Every running rate clock is redrawn from the new streams (exact, since the
+        exponential is memoryless); responses already scheduled and cadence ticks keep their
+        times, as they are part of the state. Parameters keep their drawn values."""
+        self.streams = Streams(seed, self.replication, self.plan.n_streams, key)
+        self.rngs = self.streams.cache
+        with self._located():
+            for process in self.plan.rate_processes:
+                if process.index not in self.waiting and not self.done:
+                    self._arm_at(process.index, self.rates[process.index])
+
     @contextmanager
     def _located(self) -> Iterator[None]:
         try:
@@ -574,3 +604,7 @@ class _Replication:
         self.begin()
         self.advance(self.model.horizon)
         return self.record()
+
+
+# The public name of a replication driven step by step (play mode, the crisis game).
+Replication = _Replication

@@ -28,8 +28,11 @@ class Streams:
 
     __slots__ = ("_seeds", "cache")
 
-    def __init__(self, seed: int, replication: int, count: int) -> None:
-        words = np.random.SeedSequence(seed, spawn_key=(replication,)).generate_state(
+    def __init__(self, seed: int, replication: int, count: int,
+                 branch: tuple[int, ...] = ()) -> None:
+        # ``branch`` derives further independent streams for the same replication (the
+        # continuations of a played game); empty, it is the replication's own dice.
+        words = np.random.SeedSequence(seed, spawn_key=(replication, *branch)).generate_state(
             count, dtype=np.uint64)
         self._seeds = words.tolist()
         # The streams created so far (None until first used: seeding a Mersenne Twister
