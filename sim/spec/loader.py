@@ -450,7 +450,7 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     for key, raw in raw_actions:
         path = join("actions", key)
         item = ck.mapping(raw, path, ("actor",), ("name", "description", "rung", "rung_mode",
-                                                  "effects", "ends_run", "narrative"))
+                                                  "effects", "ends_run", "narrative", "seen_by"))
         if not ck.ident(key, path) or item is None:
             continue
         actor = item.get("actor")
@@ -486,7 +486,8 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
                               ck.text(item.get("name"), f"{path}.name", key.replace("_", " ")),
                               rung, mode if mode in ("raise", "set") else "raise",
                               tuple(effects), ends, narrative,
-                              ck.text(item.get("description"), f"{path}.description")))
+                              ck.text(item.get("description"), f"{path}.description"),
+                              _seen_by(ck, item, path, actor_ids)))
     if "actions" in top and not actions and not ck.problems:
         ck.err("actions", "must define at least one action")
 
@@ -773,6 +774,21 @@ def load_text(text: str, name: str = "<text>") -> Model:
     if model is None:
         raise ScenarioError(problems)
     return model
+
+
+def _seen_by(ck: _Checker, item: dict[str, Any], path: str, actor_ids: dict[str, int]
+             ) -> tuple[str, ...]:
+    """An action's ``seen_by``: the actors who learn of it (absent: everyone)."""
+    if "seen_by" not in item:
+        return ()
+    raw = item["seen_by"]
+    ids = [raw] if isinstance(raw, str) else raw
+    if not isinstance(ids, list) or not ids:
+        ck.err(f"{path}.seen_by", f"must be an actor or a list of actors (got {_given(raw)})")
+        return ()
+    out = [a for i, a in enumerate(ids)
+           if ck.ref(a, f"{path}.seen_by[{i}]", actor_ids, "actor") is not None]
+    return tuple(dict.fromkeys(out))
 
 
 def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool:

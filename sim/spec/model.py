@@ -106,6 +106,11 @@ class Action:
     ends_run: bool = False
     narrative: str = ""
     description: str = ""
+    seen_by: tuple[str, ...] = ()  # the actors who learn of it in a game; () = everyone
+
+    def seen(self, actor: str) -> bool:
+        """Whether ``actor`` learns of this action (its own actions always)."""
+        return not self.seen_by or actor == self.actor or actor in self.seen_by
 
 
 @dataclass(frozen=True)
