@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from ..errors import UsageError
 from ..run.engine import Plan
-from ..run.record import Record
+from ..run.record import Record, TraceEvent
 from ..spec import expr as ex
 from ..spec.model import DAY, PEAK, RUNG, Model
 
@@ -57,7 +57,7 @@ def timeline(model: Model, record: Record, short: bool = False) -> list[str]:
 
     ``short`` keeps only the key events (see :func:`key_events`) and ends with a count of
     the routine events left out."""
-    return [_line(item) for item in story_items(model, record, short)] + \
+    return [item_line(item) for item in story_items(model, record, short)] + \
         ([_left_out(model, record)] if short else [])
 
 
@@ -78,22 +78,45 @@ def story_items(model: Model, record: Record, short: bool = False) -> list[Item]
                   f"Start: {model.rungs[model.initial_rung].name}.", None, False)]
     rung = model.initial_rung
     for k, event in enumerate(record.events):
-        new_rung = int(event.values[RUNG])
         if k in keep:
-            action = model.actions[event.action]
-            text = render(action.narrative, event.values, model, event.action) if \
-                action.narrative else f"{_actor(model, action.actor)}: {action.name}."
-            moved = model.rungs[new_rung].name if new_rung != rung else None
-            items.append(Item(model.date_of(event.day).isoformat(), event.day, text, moved,
-                              new_rung > rung))
-        rung = new_rung
-    end = model.date_of(record.end_day).isoformat()
+            items.append(event_item(model, event, rung))
+        rung = int(event.values[RUNG])
+    items.append(end_item(model, record))
+    return items
+
+
+def event_item(model: Model, event: TraceEvent, rung: int) -> Item:
+    """The story line of one traced action; ``rung`` is the rung just before it."""
+    action = model.actions[event.action]
+    text = render(action.narrative, event.values, model, event.action) if \
+        action.narrative else f"{_actor(model, action.actor)}: {action.name}."
+    new_rung = int(event.values[RUNG])
+    moved = model.rungs[new_rung].name if new_rung != rung else None
+    return Item(model.date_of(event.day).isoformat(), event.day, text, moved, new_rung > rung)
+
+
+def end_item(model: Model, record: Record) -> Item:
+    """The last story line: the horizon reached, or the action that ended the run."""
     if record.terminal == "horizon":
         text = f"Horizon reached; the crisis stands at '{model.rungs[record.final_rung].name}'."
     else:
         text = f"The run ends: {model.actions[model.action_index(record.terminal)].name}."
-    items.append(Item(end, record.end_day, text, None, False))
-    return items
+    return Item(model.date_of(record.end_day).isoformat(), record.end_day, text, None, False)
+
+
+def event_lines(model: Model, event: TraceEvent, rung: int) -> list[str]:
+    """The terminal lines of one traced action (a second line if it moved the rung)."""
+    return item_line(event_item(model, event, rung)).split("\n")
+
+
+def dated(model: Model, day: float, text: str) -> str:
+    """A terminal story line for any text at a day (a start line, a facilitator's note)."""
+    return item_line(Item(model.date_of(day).isoformat(), day, text, None, False))
+
+
+def end_line(model: Model, record: Record) -> str:
+    """The terminal form of :func:`end_item`."""
+    return item_line(end_item(model, record))
 
 
 def key_events(model: Model, record: Record) -> set[int]:
@@ -111,7 +134,8 @@ def key_events(model: Model, record: Record) -> set[int]:
     return keep
 
 
-def _line(item: Item) -> str:
+def item_line(item: Item) -> str:
+    """A story line as the terminal shows it (the rung change on a second line)."""
     line = f"{item.date}  (day {item.day:5.1f})  {item.text}"
     if item.moved_to is None:
         return line
