@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import UsageError
 from ..results.stats import Estimate, wilson
@@ -33,35 +33,24 @@ from ..run import runner
 from ..run.engine import Plan
 from ..run.record import Record
 from ..spec import expr as ex
-from ..spec.loader import parse_lever_value
 from ..spec.model import Lever, Model
 from ..spec.yamlsrc import parse_text
+from .moves import (
+    FACILITATOR,
+    Injection,
+    MoveError,
+    Value,
+    apply_decision,
+    check_injection,
+    check_levers,
+    fmt_value,
+    levers_of,
+    start_only,
+)
 from .story import render
 
-Value = float | bool
 MAX_DECISIONS = 400
-
-
-class MoveError(UsageError):
-    """A move that cannot be played: unknown lever, bad value, another actor's lever."""
-
-
-def fmt_value(value: Any) -> str:
-    """A lever or state value as a player types it: true/false, or a short number."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return f"{value:g}"
-    return str(value)
-
-
-def _as_text(raw: Any) -> str:
-    """A typed value (from YAML) as the text parse_lever_value reads, without rounding."""
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    if isinstance(raw, float):
-        return repr(raw)
-    return str(raw)
+__all__ = ["MoveError", "fmt_value"]  # re-exported: callers of play use them from here
 
 
 def _day(day: float) -> str:
@@ -100,6 +89,19 @@ class Turn:
 
     situation: Situation
     changes: tuple[tuple[str, Value], ...]
+    others: tuple[str, ...] = ()  # other actors' and the facilitator's scripted moves
+
+
+class Scripted(NamedTuple):
+    """Other actors' and the facilitator's moves at one decision, from a moves file."""
+
+    levers: tuple[tuple[str, Value], ...]
+    injections: tuple[Injection, ...]
+    said: tuple[str, ...] = ()  # one line per move, for the transcript
+
+    def lines(self, _model: Model) -> tuple[str, ...]:
+        """The moves in words."""
+        return self.said
 
 
 @dataclass(frozen=True)
@@ -113,27 +115,6 @@ class Standing:
     above: Estimate  # P(peak > the player's peak)
     peak_share: tuple[float, ...]
     interrupted: bool = False
-
-
-def runtime_names(model: Model) -> set[str]:
-    """Every name read while a replication runs (not only when it starts)."""
-    names: set[str] = set()
-
-    def add(*exprs: Any) -> None:
-        for e in exprs:
-            if e is not None:
-                names.update(e.names)
-    for process in model.processes:
-        add(process.rate, process.when, *process.choice.weights)
-    for rule in model.rules:
-        add(rule.probability, rule.when, *rule.choice.weights)
-    for item in model.schedule:
-        add(item.when, item.probability, *item.choice.weights)
-    for action in model.actions:
-        add(*(effect.expr for effect in action.effects))
-    for outcome in model.outcomes:
-        add(outcome.when)
-    return names
 
 
 class Game:
@@ -166,14 +147,15 @@ class Game:
         if len(self.days) > MAX_DECISIONS:
             raise UsageError(f"--every {every:g} gives {len(self.days)} decisions; at most "
                              f"{MAX_DECISIONS} (use a longer interval)")
-        live = runtime_names(model)
-        self.start_only = frozenset(lv.id for lv in self.levers if lv.id not in live)
+        self.start_only = start_only(model) & {lv.id for lv in self.levers}
+        # Other actors' and the facilitator's moves from a moves file, by decision index.
+        self.scripted: dict[int, Scripted] = {}
         self.turns: list[Turn] = []
         self.index = 0
         self.rep = Plan(model).start(seed, replication)
         self._seen = 0
         self.tail: tuple[str, ...] = ()  # events after the last decision, once over
-        self._last_state = {s.id: float(self.rep.ns[s.id]) for s in model.state}
+        self._last_state = {s.id: float(self.rep.values()[s.id]) for s in model.state}
         self._situation: Situation | None = self._observe()
 
     # -- what the player sees -------------------------------------------------------------
@@ -239,13 +221,13 @@ class Game:
         day = self.days[self.index]
         state = []
         for s in model.state:
-            value = float(rep.ns[s.id])
+            value = float(rep.values()[s.id])
             state.append((s.id, value, value - self._last_state[s.id]))
             self._last_state[s.id] = value
         levers = []
         for lv in self.levers:
             fixed = lv.id in self.start_only and self.index > 0
-            levers.append(LeverState(lv, rep.ns[lv.id], not fixed,
+            levers.append(LeverState(lv, rep.values()[lv.id], not fixed,
                                      "only sets the starting state" if lv.id in
                                      self.start_only else ""))
         return Situation(self.index, len(self.days), day, model.date_of(day),
@@ -257,36 +239,9 @@ class Game:
         """Validate moves (lever -> value or text) for decision ``index`` (default: now);
         return the levers whose value changes. Raises MoveError with a clear message."""
         index = self.index if index is None else index
-        mine = [lv.id for lv in self.levers]
-        current = dict(self.rep.ns)
-        changes: dict[str, Value] = {}
-        for name, raw in moves.items():
-            name = str(name)
-            try:
-                lever = self.model.lever(name)
-            except KeyError:
-                raise MoveError(f"unknown lever '{name}'{ex.suggest(name, mine)}; "
-                                f"{self.you()} can set: {', '.join(mine)}") from None
-            if lever.id not in mine:
-                raise MoveError(f"lever '{name}' belongs to {self._actor_name(lever.actor)} "
-                                f"({lever.actor}), not to {self.you()}; you can set: "
-                                f"{', '.join(mine)}")
-            if isinstance(raw, (dict, list)) or raw is None:
-                raise MoveError(f"lever '{name}' needs a single value (got "
-                                f"{'nothing' if raw is None else type(raw).__name__})")
-            try:
-                value = parse_lever_value(self.model, name, _as_text(raw))
-            except UsageError as exc:
-                raise MoveError(str(exc)) from None
-            old = current[name] if index == self.index else None
-            if old is not None and value == old and isinstance(value, bool) == isinstance(
-                    old, bool):
-                continue  # restating the current value is not a move
-            if name in self.start_only and index > 0:
-                raise MoveError(f"lever '{name}' only sets the starting state, so it can be "
-                                f"changed only at the first decision (day 0)")
-            changes[name] = value
-        return changes
+        current = self.rep.values() if index == self.index else None
+        return check_levers(self.model, self.levers, moves, current=current,
+                            first=index == 0, who=self.you())
 
     def you(self) -> str:
         """The played actor's name."""
@@ -297,16 +252,14 @@ class Game:
         if self._situation is None:
             raise UsageError("the game is over")
         changes = self.check(moves)
-        self.turns.append(Turn(self._situation, tuple(changes.items())))
-        if changes:
-            if self.index == 0:
-                # Nothing has happened yet: restart with the new levers so that they also
-                # shape the starting state. Same seed and replication, so the same dice.
-                self.model = self.model.with_levers(changes)
-                self.rep = Plan(self.model).start(self.seed, self.replication)
-                self._last_state = {s.id: float(self.rep.ns[s.id]) for s in self.model.state}
-            else:
-                self.rep.set_levers(changes)
+        extra = self.scripted.get(self.index, Scripted((), ()))
+        self.turns.append(Turn(self._situation, tuple(changes.items()), extra.lines(self.model)))
+        rep = self.rep
+        self.model, self.rep = apply_decision(self.model, rep, self.seed, self.replication,
+                                              self.index == 0, {**changes, **dict(extra.levers)},
+                                              extra.injections)
+        if self.rep is not rep:  # restarted at the first decision with the new levers
+            self._last_state = {s.id: float(self.rep.values()[s.id]) for s in self.model.state}
         self.index += 1
         if self.index < len(self.days):
             self.rep.advance(self.days[self.index])
@@ -358,11 +311,15 @@ def parse_line(text: str) -> dict[str, str]:
 
 
 def load_moves(path: str | Path, game: Game) -> dict[int, dict[str, Value]]:
-    """Read and check a moves file; return decision index -> lever changes.
+    """Read and check a moves file; return decision index -> the played actor's changes.
 
     Two forms: a list of ``{day: 30, set: {lever: value}}`` (days must be decision days),
-    or a mapping decision-index -> ``{lever: value}``. Every move is checked against the
-    played actor's levers now, so a bad file fails before the game starts."""
+    or a mapping decision-index -> ``{lever: value}``. List entries may also name who moves,
+    as an exported crisis game does: ``{day: 30, by: ACTOR, set: {...}}`` for another
+    actor's levers, ``{day: 30, by: ACTOR, inject: ACTION}`` for an actor's decision, and
+    ``by: facilitator`` (with a ``note``) for any lever or action. Those moves are stored
+    in ``game.scripted`` and played at their decision, in file order. Every move is checked
+    now, so a bad file fails before the game starts."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -382,18 +339,15 @@ def load_moves(path: str | Path, game: Game) -> dict[int, dict[str, Value]]:
 
     entries: list[tuple[str, int, Any]] = []  # (yaml path, decision index, settings)
     if isinstance(data, list):
+        scripted: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         for i, item in enumerate(data):
-            where = f"[{i}]"
-            if not isinstance(item, dict) or set(item) != {"day", "set"}:
-                raise fail(where, "each entry needs exactly 'day' and 'set', e.g. "
-                                  "{day: 30, set: {lever: value}}")
-            day = item["day"]
-            if isinstance(day, bool) or not isinstance(day, (int, float)) or \
-                    day not in game.days:
-                raise fail(f"{where}.day", f"day {fmt_value(day)} is not a decision day "
-                                           f"(decisions every {game.every:g} days: "
-                                           f"{_days_list(game)})")
-            entries.append((f"{where}.set", game.days.index(day), item["set"]))
+            where, index = f"[{i}]", _entry_index(game, item, f"[{i}]", fail)
+            if item.get("by", game.actor.id) == game.actor.id and "set" in item:
+                entries.append((f"{where}.set", index, item["set"]))
+            else:
+                scripted.setdefault(index, []).append((where, item))
+        game.scripted = {index: _scripted(game, items, fail)
+                         for index, items in scripted.items()}
     elif isinstance(data, dict):
         for key, settings in data.items():
             if not re.fullmatch(r"\d+", key) or int(key) >= len(game.days):
@@ -414,6 +368,62 @@ def load_moves(path: str | Path, game: Game) -> dict[int, dict[str, Value]]:
         except MoveError as exc:
             raise fail(where, f"day {_day(game.days[index])}: {exc}") from None
     return script
+
+
+ENTRY_KEYS = ({"day", "set"}, {"day", "by", "set"}, {"day", "by", "inject"})
+
+
+def _entry_index(game: Game, item: Any, where: str, fail: Callable[[str, str], MoveError]
+                 ) -> int:
+    """The decision index of a moves-file list entry, whose keys are checked."""
+    keys = set(item) - {"note"} if isinstance(item, dict) else set()
+    if keys not in ENTRY_KEYS:
+        raise fail(where, "each entry needs 'day' and 'set' (e.g. {day: 30, set: {lever: "
+                          "value}}), optionally 'by' (an actor or facilitator), or 'day', "
+                          "'by' and 'inject' (an action); a 'note' may go with either")
+    day = item["day"]
+    if isinstance(day, bool) or not isinstance(day, (int, float)) or day not in game.days:
+        raise fail(f"{where}.day", f"day {fmt_value(day)} is not a decision day "
+                                   f"(decisions every {game.every:g} days: "
+                                   f"{_days_list(game)})")
+    return game.days.index(day)
+
+
+def _scripted(game: Game, items: list[tuple[str, dict[str, Any]]],
+              fail: Callable[[str, str], MoveError]) -> Scripted:
+    """Other actors' and the facilitator's moves at one decision, checked."""
+    model = game.model
+    levers: dict[str, Value] = {}
+    injections: list[Injection] = []
+    said: list[str] = []
+    actors = {a.id for a in model.actors} | {FACILITATOR}
+    for where, item in items:
+        by, note = str(item.get("by", game.actor.id)), str(item.get("note") or "")
+        index = game.days.index(item["day"])
+        if by not in actors:
+            raise fail(f"{where}.by", f"unknown actor '{by}'{ex.suggest(by, actors)}")
+        suffix = f" ({note})" if note else ""
+        try:
+            if "inject" in item:
+                injections.append(check_injection(model, item["inject"], by, note))
+                said.append(f"{_who(game, by)} takes '{item['inject']}'{suffix}")
+                continue
+            if not isinstance(item["set"], dict):
+                raise MoveError("settings must be a mapping {lever: value}")
+            changes = check_levers(model, levers_of(model, by), item["set"], current=None,
+                                   first=index == 0, who=_who(game, by))
+        except MoveError as exc:
+            raise fail(where, f"day {_day(game.days[index])}: {exc}") from None
+        levers.update(changes)
+        said.append(f"{_who(game, by)} sets " + ", ".join(
+            f"{k}={fmt_value(v)}" for k, v in changes.items()) + suffix)
+    return Scripted(tuple(levers.items()), tuple(injections), tuple(said))
+
+
+def _who(game: Game, by: str) -> str:
+    if by == FACILITATOR:
+        return "The facilitator"
+    return next((a.name for a in game.model.actors if a.id == by), by)
 
 
 def _days_list(game: Game) -> str:
@@ -648,6 +658,9 @@ def _turn_md(turn: Turn) -> list[str]:
     for ls in s.levers:
         after = fmt_value(changed[ls.lever.id]) if ls.lever.id in changed else "(kept)"
         out.append(f"| {ls.lever.id} | {fmt_value(ls.value)} | {after} |")
+    if turn.others:
+        out += ["", "Other moves at this decision (from the moves file):", ""]
+        out += [f"- {line}" for line in turn.others]
     return out + [""]
 
 
