@@ -437,12 +437,16 @@ def standing(model: Model, peak: int, runs: int, seed: int, workers: int | None 
     """P(peak >= ``peak``) over ``runs`` default-policy replications (Wilson interval)."""
     if runs < 1:
         raise UsageError(f"--runs must be at least 1 (got {runs})")
-    result = runner.run(model, runs, seed, workers, progress=progress)
+    return standing_of(runner.run(model, runs, seed, workers, progress=progress), peak)
+
+
+def standing_of(result: runner.RunResult, peak: int) -> Standing:
+    """Where ``peak`` falls among the replications of a finished run."""
     counts = result.aggregate.peak_counts
     n = int(result.aggregate.n)
     k = int(counts[peak:].sum())
     share = tuple(float(c) / n if n else math.nan for c in counts)
-    return Standing(n, seed, peak, wilson(k, n), wilson(int(counts[peak + 1:].sum()), n),
+    return Standing(n, result.seed, peak, wilson(k, n), wilson(int(counts[peak + 1:].sum()), n),
                     share, result.interrupted)
 
 
