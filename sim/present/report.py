@@ -304,11 +304,16 @@ def _figures(images: Mapping[str, bytes]) -> str:
     parts = []
     for stem in order:
         title, how = CAPTIONS.get(stem, (stem.replace("_", " ").capitalize(), ""))
-        data = base64.b64encode(images[stem]).decode("ascii")
-        parts.append(f'<figure id="figure-{_e(stem)}"><img src="data:image/png;base64,{data}" '
-                     f'alt="{_e(title)}"><figcaption><strong>{_e(title)}</strong>'
-                     f"{_e(how)}</figcaption></figure>")
+        parts.append(figure_html(stem, images[stem], title, how))
     return "".join(parts) or '<p class="muted">Plots were not produced for this run.</p>'
+
+
+def figure_html(stem: str, png: bytes, title: str, caption: str) -> str:
+    """A figure embedded as a base64 PNG, with its (escaped) title and caption."""
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure id="figure-{_e(stem)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{_e(title)}"><figcaption><strong>{_e(title)}</strong>'
+            f"{_e(caption)}</figcaption></figure>")
 
 
 def _ladder(model: Model, keys: Sequence[str]) -> str:
