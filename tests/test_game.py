@@ -18,29 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.yaml"
 ATACMS = ROOT / "scenarios" / "atacms.yaml"
 
-# Teaching plus a Red lever that slows talks, a start-only Blue lever, and covert strikes
-# (only Blue learns of its deep strikes).
-COVERT = TEACHING.read_text(encoding="utf-8").replace(
-    "\nparameters:", """
-  missiles:
-    value: 10
-    range: [0, 20]
-    actor: blue
-    source: "[toy]"
-  red_mobilised:
-    value: false
-    actor: red
-    source: "[toy]"
-
-parameters:""").replace(
-    "\nactions:", """
-  missiles_left:
-    initial: missiles
-
-actions:""").replace(
-    "    rate: 0.01\n", "    rate: \"0.005 if red_mobilised else 0.01\"\n").replace(
-    "    narrative: \"{actor} strikes deep",
-    "    seen_by: blue\n    narrative: \"{actor} strikes deep")
+# A fixed copy of the teaching scenario plus a Red lever that slows talks, a start-only Blue
+# lever, and covert strikes (only Blue learns of its deep strikes).
+COVERT = (Path(__file__).resolve().parent / "game_covert.yaml").read_text(encoding="utf-8")
 
 
 class FakeClock:
