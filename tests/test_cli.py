@@ -63,7 +63,7 @@ def test_validate_good_file(capsys):
     """A valid scenario: exit 0 and an OK line with the counts."""
     assert main(["validate", str(TEACHING)]) == 0
     out = capsys.readouterr().out
-    assert f"{TEACHING}: OK (4 rungs, 2 actors, 1 levers" in out
+    assert f"{TEACHING}: OK (4 rungs, 2 actors, 3 levers" in out
 
 
 def test_validate_bad_file(tmp_path, capsys):

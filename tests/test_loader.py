@@ -153,9 +153,11 @@ def test_teaching_rungs(teaching):
 
 
 def test_teaching_actors_levers_parameters_state(teaching):
-    """Actors, the on/off lever, the uniform parameter and the state variable are compiled."""
+    """Actors, the on/off levers, the uniform parameter and the state variable are compiled."""
     assert [(a.id, a.name) for a in teaching.actors] == [("blue", "Blue"), ("red", "Red")]
-    (lever,) = teaching.levers
+    lever, talks, mobilises = teaching.levers
+    assert (talks.id, talks.actor, talks.value) == ("blue_offers_talks", "blue", False)
+    assert (mobilises.id, mobilises.actor, mobilises.value) == ("red_mobilises", "red", False)
     assert lever.id == "strikes_authorised"
     assert lever.value is True
     assert lever.is_bool
@@ -203,8 +205,9 @@ def test_teaching_processes(teaching):
     assert campaign.choice.single
     assert (talks.id, talks.choice.actions) == ("talks", (2,))
     assert talks.rate is not None
-    assert talks.rate.names == frozenset()
-    assert talks.rate.const == 0.01
+    assert talks.rate.names == frozenset({"blue_offers_talks"})
+    assert talks.rate({"blue_offers_talks": False}) == 0.01
+    assert talks.rate({"blue_offers_talks": True}) == 0.02
 
 
 def test_teaching_rule(teaching):
@@ -215,9 +218,12 @@ def test_teaching_rule(teaching):
     assert rule.choice.actions == (1,)
     assert rule.delay == Distribution("exponential", (("mean", 5.0),))
     assert rule.delay.mean == 5.0
-    assert rule.probability.names == frozenset({"red_resolve", "strikes"})
-    assert rule.probability({"red_resolve": 0.5, "strikes": 2.0}) == pytest.approx(0.6)
-    assert rule.probability({"red_resolve": 0.5, "strikes": 20.0}) == 1.0
+    assert rule.probability.names == frozenset({"red_resolve", "strikes", "red_mobilises"})
+    calm = {"red_resolve": 0.5, "red_mobilises": False}
+    assert rule.probability({**calm, "strikes": 2.0}) == pytest.approx(0.6)
+    assert rule.probability({**calm, "strikes": 2.0, "red_mobilises": True}) == \
+        pytest.approx(0.9)
+    assert rule.probability({**calm, "strikes": 20.0}) == 1.0
     assert rule.when is None
 
 
@@ -231,7 +237,8 @@ def test_teaching_outcomes_and_variants(teaching):
     assert war.action is None
     assert (settled.id, settled.name, settled.action, settled.when) == (
         "settled", "Settlement signed", 2, None)
-    (variant,) = teaching.variants
+    variant, both = teaching.variants
+    assert both.levers == (("strikes_authorised", False), ("blue_offers_talks", True))
     assert variant.id == "no_strikes"
     assert variant.levers == (("strikes_authorised", False),)
     assert variant.description == "Blue withholds authorisation."
@@ -273,7 +280,7 @@ def test_apply_variant_unknown(teaching):
     with pytest.raises(UsageError) as info:
         apply_variant(teaching, "no_strike")
     assert str(info.value) == ("unknown variant 'no_strike' (did you mean 'no_strikes'?); "
-                               "variants: no_strikes")
+                               "variants: no_strikes, talks_and_restraint")
 
 
 def test_apply_variant_when_there_are_none(teaching):
