@@ -43,7 +43,18 @@ HORIZON_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1)
 
 
 class ModelRuntimeError(SimError):
-    """An expression failed or gave an impossible value while a replication ran."""
+    """An expression failed or gave an impossible value while a replication ran.
+
+    The message names the replication, the day, the expression with its location in the
+    scenario, and the state that made it fail."""
+
+
+def _state_text(model: Model, ns: dict[str, Any]) -> str:
+    """The state a run-time error happened in: rung, state variables, parameters."""
+    parts = [f"rung={model.rungs[int(ns[RUNG])].id}"] if RUNG in ns else []
+    parts += [f"{v.id}={ns[v.id]:.6g}" for v in model.state if v.id in ns]
+    parts += [f"{p.id}={ns[p.id]:.6g}" for p in model.parameters if p.id in ns]
+    return "state: " + (", ".join(parts) or "(none yet)")
 
 
 def _names_changed_by(action: Action) -> set[str]:
@@ -196,9 +207,14 @@ class _Replication:
         ns.update(zip(plan.parameter_ids, self.parameters, strict=True))
         try:
             for var in model.state:
-                ns[var.id] = self._clip(var.id, float(var.initial(ns)))
+                value = float(var.initial(ns))
+                if not -INF < value < INF:  # also rejects NaN
+                    raise EvalError(f"initial value {var.initial.label} of '{var.id}' gave "
+                                    f"{value:g}; state values must be finite")
+                ns[var.id] = self._clip(var.id, value)
         except EvalError as exc:
-            raise ModelRuntimeError(f"replication {replication}, day 0.00: {exc}") from None
+            raise ModelRuntimeError(f"replication {replication}, day 0.00: {exc}; "
+                                    f"{_state_text(model, ns)}") from None
         ns[RUNG] = ns[PEAK] = float(model.initial_rung)
         ns[DAY] = 0.0
         self.ns = ns
@@ -259,7 +275,7 @@ class _Replication:
     def _probability(self, expr: Expr) -> float:
         p = float(expr(self.ns))
         if not 0.0 <= p <= 1.0:
-            raise EvalError(f"probability {expr.text!r} evaluated to {p:g}, outside [0, 1]")
+            raise EvalError(f"probability {expr.label} evaluated to {p:g}, outside [0, 1]")
         return p
 
     # -- rate processes ------------------------------------------------------------------
@@ -273,10 +289,10 @@ class _Replication:
             rate = eval(self.plan.rate_code[process.index], GLOBALS, self.ns)  # noqa: S307
         except OverflowError:
             assert process.rate is not None
-            raise EvalError(f"rate {process.rate.text!r} overflowed") from None
+            raise EvalError(f"rate {process.rate.label} overflowed") from None
         except (ArithmeticError, ValueError, TypeError) as exc:
             assert process.rate is not None
-            raise EvalError(f"rate {process.rate.text!r} failed: {exc}") from None
+            raise EvalError(f"rate {process.rate.label} failed: {exc}") from None
         if not 0.0 <= rate < INF:  # also rejects NaN
             self._bad_rate(process, rate)
         return float(rate)
@@ -284,7 +300,7 @@ class _Replication:
     @staticmethod
     def _bad_rate(process: Process, rate: float) -> None:
         assert process.rate is not None
-        raise EvalError(f"rate {process.rate.text!r} evaluated to {rate:g}; rates must "
+        raise EvalError(f"rate {process.rate.label} evaluated to {rate:g}; rates must "
                         "be finite and >= 0")
 
     def _arm(self, process: Process) -> None:
@@ -400,11 +416,12 @@ class _Replication:
             except (ArithmeticError, ValueError, TypeError):
                 # Evaluate one by one to say which effect failed (raises EvalError).
                 values = [expr(ns) for _, expr, _, _ in effects]
-            for (var, _, low, high), value in zip(effects, values, strict=True):
+            for (var, expr, low, high), value in zip(effects, values, strict=True):
                 value = float(value)
-                if not -INF < value < INF:
-                    raise EvalError(f"effect on '{var}' gave {value:g}; state values must "
-                                    "stay finite (add min/max to the state variable?)")
+                if not -INF < value < INF:  # also rejects NaN
+                    raise EvalError(f"effect on '{var}' gave {value:g} ({expr.label}); "
+                                    "state values must stay finite (add min/max to the "
+                                    "state variable?)")
                 if low is not None and value < low:
                     value = low
                 elif high is not None and value > high:
@@ -585,7 +602,8 @@ class _Replication:
             yield
         except EvalError as exc:
             raise ModelRuntimeError(f"replication {self.replication}, day "
-                                    f"{self.env.now:.2f}: {exc}") from None
+                                    f"{self.env.now:.2f}: {exc}; "
+                                    f"{_state_text(self.model, self.ns)}") from None
 
     def record(self) -> Record:
         """The flat record of what happened so far."""

@@ -95,6 +95,7 @@ class Expr:
 
     ``names`` are the variables it reads (used to know which rates to re-evaluate when
     state changes). ``const`` holds the value when the expression reads no variable.
+    ``where`` locates it in its scenario (``file:line 'yaml.path'``) for run-time errors.
     """
 
     text: str
@@ -103,6 +104,12 @@ class Expr:
     python: str
     const: float | bool | None = None
     code: Any = field(default=None, compare=False, repr=False)
+    where: str = field(default="", compare=False)
+
+    @property
+    def label(self) -> str:
+        """The expression's text and, when known, where the scenario gives it."""
+        return f"{self.text!r} ({self.where})" if self.where else repr(self.text)
 
     def __call__(self, ns: Mapping[str, Any]) -> Any:
         if self.const is not None:
@@ -110,9 +117,9 @@ class Expr:
         try:
             return eval(self.code, _GLOBALS, ns)  # noqa: S307 - whitelisted AST, no builtins
         except OverflowError:
-            raise EvalError(f"expression {self.text!r} overflowed") from None
+            raise EvalError(f"expression {self.label} overflowed") from None
         except (ArithmeticError, ValueError, TypeError) as exc:
-            raise EvalError(f"expression {self.text!r} failed: {exc}") from None
+            raise EvalError(f"expression {self.label} failed: {exc}") from None
 
     # Code objects do not pickle; workers recompile from the checked Python text.
     def __getstate__(self) -> dict[str, Any]:
@@ -335,6 +342,10 @@ def compile_expr(source: Any, kind: str, names: Mapping[str, str],
             raise ExprError(f"{text!r} overflows (the result is too large)") from None
         except (ArithmeticError, ValueError) as exc:
             raise ExprError(f"{text!r} cannot be evaluated: {exc}") from None
+        # 1e300 * 1e300 is inf and inf - inf is NaN without any exception: a constant
+        # that is not a finite number would silently never fire (NaN) or run away (inf).
+        if kind == NUM and not math.isfinite(const):
+            raise ExprError(f"{text!r} evaluates to {const}, not a finite number")
     return Expr(text, kind, frozenset(checker.used), python, const, code)
 
 

@@ -6,6 +6,7 @@ path, saying what was expected and what was given. Provenance gaps are warnings.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import keyword
@@ -162,10 +163,13 @@ class _Checker:
              constants: dict[str, float], forbidden: dict[str, str] | None = None
              ) -> ex.Expr | None:
         try:
-            return ex.compile_expr(value, kind, names, constants, forbidden)
+            compiled = ex.compile_expr(value, kind, names, constants, forbidden)
         except ex.ExprError as exc:
             self.err(path, str(exc))
             return None
+        at = self.src.problem(path, "")  # located, for errors while the model runs
+        where = f"{at.file}:{at.line}" if at.line else at.file
+        return dataclasses.replace(compiled, where=f"{where} '{path}'")
 
     def ref(self, value: Any, path: str, known: dict[str, int], what: str) -> int | None:
         if not isinstance(value, str):

@@ -134,8 +134,11 @@ class Choice:
         weights = [float(w(ns)) for w in self.weights]
         total = 0.0
         for w in weights:
-            if not 0.0 <= w < math.inf:
-                raise EvalError(f"a weight evaluated to {w:g}; weights must be >= 0")
+            if not 0.0 <= w < math.inf:  # also rejects NaN
+                expr = next(e for e, v in zip(self.weights, weights, strict=True)
+                            if not 0.0 <= v < math.inf)
+                raise EvalError(f"weight {expr.label} evaluated to {w:g}; weights must be "
+                                "finite and >= 0")
             total += w
         return weights, total
 
