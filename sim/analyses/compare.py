@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
+from ..faults import Stop
 from ..results.aggregate import Aggregate
 from ..results.stats import Difference, Estimate, paired_difference
 from ..results.summary import Summary, summarise
@@ -90,7 +91,12 @@ class Comparison:
     runs: int
     seed: int
     elapsed: float
-    interrupted: bool = False
+    stop: Stop | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the comparison stopped before its end (``stop`` says why)."""
+        return self.stop is not None
 
     def difference(self, name: str, metric_id: str) -> Difference:
         """Paired difference (name minus base) for an outcome or rung id.
@@ -120,7 +126,6 @@ def run_models(named: Sequence[tuple[str, Model]], runs: int, seed: int,
     """Run every model on the same replications; the first one is the base."""
     names = tuple(n for n, _ in named)
     models = [m for _, m in named]
-    workers = runner.default_workers() if workers is None else max(1, workers)
     aggs = [Aggregate.for_model(m) for m in models]
     tables = np.zeros((len(models), len(metrics(models[0])), 3), dtype=np.int64)
     began = time.perf_counter()
@@ -134,14 +139,14 @@ def run_models(named: Sequence[tuple[str, Model]], runs: int, seed: int,
             progress(aggs[0].n, runs)
         return False
 
-    interrupted = runner.map_chunks(CompareTask(models, seed), runs, workers, take)
+    stop = runner.map_chunks(CompareTask(models, seed), runs, workers, take)
     n = aggs[0].n
     diffs = tuple(tuple(paired_difference(int(t[0]), int(t[1]), int(t[2]), n) for t in table)
                   for table in tables)
     return Comparison(names, tuple(summarise(m, a, name) for name, m, a
                                    in zip(names, models, aggs, strict=True)),
                       tuple(metrics(models[0])), diffs, n, seed,
-                      time.perf_counter() - began, interrupted)
+                      time.perf_counter() - began, stop)
 
 
 def compare_variants(model: Model, variants: Sequence[str] | None, runs: int, seed: int,

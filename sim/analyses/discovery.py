@@ -10,6 +10,7 @@ kept to one parameter at a time so that a class can read it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from scipy import stats as st
 
 from ..errors import UsageError
+from ..faults import Stop
 from ..results.stats import Estimate, wilson
 from ..run import runner
 from ..run.record import Record
@@ -47,6 +49,7 @@ class Discovery:
     runs: int
     hits: int
     findings: tuple[ParameterFinding, ...]
+    stop: Stop | None = None  # why the run stopped early; the findings use the runs kept
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -59,8 +62,10 @@ class Discovery:
 
 
 def collect(model: Model, metric: str, runs: int, seed: int, workers: int | None = None,
-            progress: runner.Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(parameter matrix runs x params, outcome flags) from a plain run."""
+            progress: runner.Progress | None = None
+            ) -> tuple[np.ndarray, np.ndarray, Stop | None]:
+    """(parameter matrix runs x params, outcome flags, why the run stopped early or None)
+    from a plain run."""
     metric_of(model, metric)
     index = metric_index(metrics(model), metric)
     n_rungs = len(model.rungs)
@@ -74,8 +79,9 @@ def collect(model: Model, metric: str, runs: int, seed: int, workers: int | None
                 rec.outcome_days[index - n_rungs]
             flags.append(day != float("inf"))
 
-    runner.run(model, runs, seed, workers, progress=progress, sink=sink)
-    return np.array(params, dtype=float).reshape(len(flags), -1), np.array(flags, dtype=bool)
+    stop = runner.run(model, runs, seed, workers, progress=progress, sink=sink).stop
+    return (np.array(params, dtype=float).reshape(len(flags), -1),
+            np.array(flags, dtype=bool), stop)
 
 
 def analyse(model: Model, metric: str, x: np.ndarray, hit: np.ndarray) -> Discovery:
@@ -105,6 +111,11 @@ def analyse(model: Model, metric: str, x: np.ndarray, hit: np.ndarray) -> Discov
 
 def discover(model: Model, metric: str, runs: int, seed: int, workers: int | None = None,
              progress: runner.Progress | None = None) -> Discovery:
-    """Run and analyse in one call."""
-    x, hit = collect(model, metric, runs, seed, workers, progress)
-    return analyse(model, metric, x, hit)
+    """Run and analyse in one call; a run stopped early is analysed on the runs kept."""
+    x, hit, stop = collect(model, metric, runs, seed, workers, progress)
+    if stop is None:
+        return analyse(model, metric, x, hit)
+    try:
+        return dataclasses.replace(analyse(model, metric, x, hit), stop=stop)
+    except UsageError:  # too few runs kept to compare: keep the counts, no findings
+        return Discovery(metric, len(hit), int(hit.sum()), (), stop)

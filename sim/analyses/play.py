@@ -114,7 +114,7 @@ class Standing:
     at_least: Estimate  # P(peak >= the player's peak) under the default policy
     above: Estimate  # P(peak > the player's peak)
     peak_share: tuple[float, ...]
-    interrupted: bool = False
+    interrupted: bool = False  # stopped early (Ctrl-C, a lost worker, a model error)
 
 
 class Game:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import UsageError
+from ..faults import Stop
 from ..run import runner
 from ..run.engine import Plan
 from ..spec.model import Model
@@ -105,12 +106,12 @@ class EvaluateTask:
 
 def evaluate(model: Model, points: np.ndarray, metric: str, reps: int, seed: int,
              workers: int | None = None, progress: runner.Progress | None = None
-             ) -> np.ndarray:
-    """The metric's probability at every point (rows of ``points``)."""
+             ) -> tuple[np.ndarray, Stop | None]:
+    """The metric's probability at every point (rows of ``points``), and why the work
+    stopped early (None if it did not: then every point is evaluated, else a prefix)."""
     metric_of(model, metric)
     index = metric_index(metrics(model), metric)
-    workers = runner.default_workers() if workers is None else max(1, workers)
-    parts: list[np.ndarray] = []
+    parts: list[np.ndarray] = [np.zeros(0)]
 
     def take(part: np.ndarray) -> bool:
         parts.append(part)
@@ -118,10 +119,9 @@ def evaluate(model: Model, points: np.ndarray, metric: str, reps: int, seed: int
             progress(sum(len(p) for p in parts), len(points))
         return False
 
-    if runner.map_chunks(EvaluateTask(model, points, index, reps, seed), len(points),
-                         workers, take, chunk=8):
-        raise KeyboardInterrupt
-    return np.concatenate(parts)
+    stop = runner.map_chunks(EvaluateTask(model, points, index, reps, seed), len(points),
+                             workers, take, chunk=8)
+    return np.concatenate(parts), stop
 
 
 READABLE_HALF_WIDTH = 0.1
@@ -154,6 +154,8 @@ class Sensitivity:
     points: int
     reps: int
     mean: float
+    stop: Stop | None = None  # stopped early: indices are NaN (they need every point)
+    evaluated: tuple[tuple[tuple[float, ...], float], ...] = ()  # stopped: (point, P) so far
 
     def readability(self, target: float = READABLE_HALF_WIDTH) -> Readability:
         """Whether the intervals are narrow enough to rank the parameters, and the sample
@@ -191,7 +193,10 @@ class Sensitivity:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         first, total = ("S1", "ST") if self.method == "sobol" else ("mu_star", "sigma")
-        return {"method": self.method, "metric": self.metric, "points": self.points,
+        kept = {"stopped": self.stop.message,
+                "evaluated_points": [{"parameters": list(x), "p": p} for x, p in self.evaluated]
+                } if self.stop is not None else {}
+        return {**kept,"method": self.method, "metric": self.metric, "points": self.points,
                 "replications_per_point": self.reps, "mean_probability": self.mean,
                 "parameters": [{"id": n, first: float(a), f"{first}_conf": float(b),
                                 total: float(c), f"{total}_conf": float(d)}
@@ -222,7 +227,14 @@ def analyze(model: Model, method: str, metric: str, unit: np.ndarray, y: np.ndar
 def run_sensitivity(model: Model, metric: str, method: str = "sobol", samples: int = 64,
                     reps: int = 50, seed: int = 1, workers: int | None = None,
                     progress: runner.Progress | None = None) -> Sensitivity:
-    """Sample, evaluate and analyse in one call."""
+    """Sample, evaluate and analyse in one call. Stopped early, the indices cannot be
+    computed; the result then says how many points were evaluated, with NaN indices."""
     unit, points = sample(model, method, samples, seed)
-    y = evaluate(model, points, metric, reps, seed, workers, progress)
-    return analyze(model, method, metric, unit, y, reps, seed)
+    y, stop = evaluate(model, points, metric, reps, seed, workers, progress)
+    if stop is None:
+        return analyze(model, method, metric, unit, y, reps, seed)
+    names = tuple(problem(model)["names"])
+    nan = np.full(len(names), np.nan)
+    evaluated = tuple((tuple(float(v) for v in points[i]), float(p)) for i, p in enumerate(y))
+    return Sensitivity(method, metric, names, nan, nan, nan, nan, len(y), reps,
+                       float(np.mean(y)) if len(y) else math.nan, stop, evaluated)

@@ -7,18 +7,17 @@ Only a bounded window of chunks is in flight, so memory does not grow with the r
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import signal
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..faults import Stop, WorkerLost, stop_of
 from ..results.aggregate import Aggregate
 from ..spec.model import Model
-from .engine import Plan
+from .engine import ModelRuntimeError, Plan
+from .pool import run_pool
 from .record import Record
 
 CHUNK = 200
@@ -38,13 +37,18 @@ class RunResult:
     requested: int
     elapsed: float
     workers: int
-    interrupted: bool = False
+    stop: Stop | None = None
     stopped_early: bool = False
 
     @property
     def runs(self) -> int:
         """Replications actually completed and merged."""
         return self.aggregate.n
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the run stopped before its end (see ``stop`` for why)."""
+        return self.stop is not None
 
 
 def simulate_chunk(plan: Plan, seed: int, start: int, stop: int,
@@ -78,27 +82,23 @@ class SimulateTask:
         return simulate_chunk(self._plan, self.seed, start, stop, self.keep)
 
 
-_TASK: ChunkTask | None = None
-
-
-def _init_worker(task: ChunkTask) -> None:
-    # Ctrl-C is the parent's business: it stops the pool and keeps what is done.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _TASK
-    _TASK = task
-
-
-def _work(bounds: tuple[int, int]) -> Any:
-    assert _TASK is not None
-    return _TASK(*bounds)
-
-
 def default_workers() -> int:
     """All cores this process may use."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
+
+
+def max_workers() -> int:
+    """The most worker processes worth starting: two per core (at least 4). More only
+    cost memory and start-up time, since replications are pure computation."""
+    return max(4, 2 * default_workers())
+
+
+def worker_count(requested: int | None) -> int:
+    """``requested`` (default: all cores) within 1..max_workers()."""
+    return default_workers() if requested is None else max(1, min(requested, max_workers()))
 
 
 def _chunks(total: int, chunk: int) -> Iterator[tuple[int, int]]:
@@ -112,7 +112,7 @@ def run(model: Model, runs: int, seed: int, workers: int | None = None, *,
         scheduler: str | None = None) -> RunResult:
     """Run up to ``runs`` replications; ``stop_when`` may end the run early (checked
     after each chunk, in order, so the stopping point is the same for any worker count)."""
-    workers = default_workers() if workers is None else max(1, workers)
+    workers = worker_count(workers)
     agg = Aggregate.for_model(model)
     began = time.perf_counter()
     result = RunResult(model, agg, seed, runs, 0.0, workers)
@@ -130,55 +130,34 @@ def run(model: Model, runs: int, seed: int, workers: int | None = None, *,
             return True
         return False
 
-    result.interrupted = map_chunks(SimulateTask(model, seed, keep), runs, workers, take,
-                                    chunk, scheduler)
+    result.stop = map_chunks(SimulateTask(model, seed, keep), runs, workers, take, chunk,
+                             scheduler)
     result.elapsed = time.perf_counter() - began
     return result
 
 
-def map_chunks(task: ChunkTask, runs: int, workers: int, take: Callable[[Any], bool],
-               chunk: int = CHUNK, scheduler: str | None = None) -> bool:
+def map_chunks(task: ChunkTask, runs: int, workers: int | None, take: Callable[[Any], bool],
+               chunk: int = CHUNK, scheduler: str | None = None) -> Stop | None:
     """Feed ``task``'s chunk results, in chunk order, to ``take`` until it returns True or
-    the runs are done. Returns True if interrupted by Ctrl-C (what was taken is kept).
+    the runs are done. Returns None when all went well, else the :class:`~sim.faults.Stop`
+    that ended the work early: Ctrl-C or SIGTERM, a worker that kept dying, or a model
+    error at run time. What was taken is kept: every chunk before the one that failed,
+    the same chunks for any number of workers.
 
     With ``scheduler`` (a Dask distributed address) the chunks run on that cluster;
     the chunks and their merge order are the same, so the results are too.
     """
+    workers = worker_count(workers)
     try:
         if scheduler is not None:
             from .dask_backend import run_on_dask
             run_on_dask(task, _chunks(runs, chunk), scheduler, take)
-        elif workers == 1:
+        elif workers == 1 or runs <= chunk:
             for start, stop in _chunks(runs, chunk):
                 if take(task(start, stop)):
                     break
         else:
-            _run_pool(task, runs, workers, chunk, take)
-    except KeyboardInterrupt:
-        return True
-    return False
-
-
-def _run_pool(task: ChunkTask, runs: int, workers: int, chunk: int,
-              take: Callable[[Any], bool]) -> None:
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(task,))
-    pending: deque[Any] = deque()
-    todo = _chunks(runs, chunk)
-    try:
-        # A window of 2 chunks per worker keeps every core busy with bounded memory.
-        for bounds in todo:
-            pending.append(pool.apply_async(_work, (bounds,)))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            if take(pending.popleft().get()):
-                break
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_work, (nxt,)))
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+            run_pool(task, _chunks(runs, chunk), min(workers, -(-runs // chunk)), take)
+    except (KeyboardInterrupt, WorkerLost, ModelRuntimeError) as exc:
+        return stop_of(exc)
+    return None
