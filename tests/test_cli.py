@@ -254,7 +254,10 @@ def test_run_runtime_error_exits_1_and_writes_nothing(tmp_path, capsys):
     assert run_cli(str(path), "--runs", "10", "--workers", "1", "--out",
                    str(tmp_path / "x"), "--no-plots") == 1
     err = capsys.readouterr().err
-    assert "error: replication 0, day 3.00" in err and "Traceback" not in err
+    assert "Stopped: replication 0, day 3.00: expression '1 / s' (" in err
+    assert f"{path}:" in err and "'actions.go.effects.s')" in err  # located in the file
+    assert "state: rung=calm, s=0" in err and "nothing was written" in err
+    assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["boom.yaml"]
 
 

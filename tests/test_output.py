@@ -110,14 +110,39 @@ def test_inside_refuses_symlink_escape(tmp_path):
         inside(folder, "link/x.txt")
 
 
-def test_default_folder_is_unique(tmp_path):
-    """default_folder names scenario[-variant]-time and adds a counter when taken."""
+def test_default_folder_names_scenario_variant_and_time(tmp_path):
+    """default_folder names scenario[-variant]-time (uniqueness comes from the rename)."""
     first = default_folder(tmp_path, MODEL, "base")
     assert first.parent == tmp_path and first.name.startswith("small-2")
-    first.mkdir()
-    second = default_folder(tmp_path, MODEL, "base")
-    assert second != first and not second.exists()
     assert default_folder(tmp_path, MODEL, "no_strikes").name.startswith("small-no_strikes-")
+
+
+def test_unique_stages_never_collide(tmp_path):
+    """Two runs that picked the same default name both keep their folder: the second gets
+    -2 at the rename (atomic), even though the name was free when both started."""
+    target = tmp_path / "small-20250101-000000"
+    with staged_folder(target, False, unique=True) as one, \
+            staged_folder(target, False, unique=True) as two:
+        (one.path / "manifest.json").write_text("1")
+        (two.path / "manifest.json").write_text("2")
+    # The inner block finishes first and takes the name; the outer one gets -2.
+    assert two.target == target and one.target == target.with_name(target.name + "-2")
+    assert (one.target / "manifest.json").read_text() == "1"
+    assert (target / "manifest.json").read_text() == "2"
+    assert sorted(os.listdir(tmp_path)) == [target.name, target.name + "-2"]
+
+
+def test_a_target_taken_during_the_run_keeps_the_work(tmp_path):
+    """An --out that another process created meanwhile is not overwritten, and the new
+    results are not lost either: they go to a free variant of the name."""
+    target = tmp_path / "out"
+    with staged_folder(target, False) as stage:
+        (stage.path / "a.txt").write_text("mine")
+        target.mkdir()
+        (target / "theirs.txt").write_text("theirs")
+    assert stage.target == tmp_path / "out-2"
+    assert (target / "theirs.txt").read_text() == "theirs"
+    assert (tmp_path / "out-2" / "a.txt").read_text() == "mine"
 
 
 # -- staged folders -----------------------------------------------------------------------------
@@ -213,37 +238,80 @@ def test_staged_folder_force_keeps_old_folder_if_body_fails(tmp_path):
     assert os.listdir(tmp_path) == ["run1"]
 
 
-def test_staged_folder_force_replaces_a_file(tmp_path):
-    """With force an existing file at the target is replaced and nothing is left behind."""
-    target = tmp_path / "run1"
-    target.write_text("a file")
-    with staged_folder(target, True) as stage:
-        (stage.path / "new.txt").write_text("new")
-    assert target.is_dir() and os.listdir(target) == ["new.txt"]
-    assert os.listdir(tmp_path) == ["run1"]
+@pytest.mark.parametrize("kind", ["file", "the scenario", "fifo", "device", "link-out",
+                                  "link-results"])
+def test_force_replaces_only_a_results_folder(tmp_path, kind):
+    """--force never deletes what is not an earlier results folder: a file (the scenario
+    being run), a FIFO, a device node, or a symbolic link (even to a results folder, whose
+    target may lie anywhere). Each is refused and left untouched."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "manifest.json").write_text("{}")
+    target = tmp_path / "out"
+    if kind in ("file", "the scenario"):
+        target.write_text("scenario: {}")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target.symlink_to("/dev/null")
+    elif kind == "link-out":
+        target.symlink_to(tmp_path / "elsewhere.txt")
+        (tmp_path / "elsewhere.txt").write_text("precious")
+    else:
+        target.symlink_to(outside)
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(UsageError, match="refusing to replace"), staged_folder(target, True):
+        pytest.fail("the body must not run")
+    assert sorted(os.listdir(tmp_path)) == before
+    assert os.listdir(outside) == ["manifest.json"]
+    if kind == "file":
+        assert target.read_text() == "scenario: {}"
 
 
-def test_staged_folder_honours_target_change(tmp_path):
-    """Changing stage.target in the body moves the result there (e.g. '-partial')."""
+def test_staged_folder_partial_goes_to_a_free_partial_name(tmp_path):
+    """stage.partial keeps the folder under <target>-partial, -partial-2, ... (an
+    interrupted results folder); stage.target says where it went."""
     target = tmp_path / "run1"
+    (tmp_path / "run1-partial").mkdir()
+    (tmp_path / "run1-partial" / "manifest.json").write_text("{}")
     with staged_folder(target, False) as stage:
         (stage.path / "a.txt").write_text("a")
-        stage.target = stage.target.with_name("run1-partial")
+        stage.partial = True
     assert not target.exists()
-    assert (tmp_path / "run1-partial" / "a.txt").read_text() == "a"
-    assert os.listdir(tmp_path) == ["run1-partial"]
+    assert stage.target == tmp_path / "run1-partial-2"
+    assert (stage.target / "a.txt").read_text() == "a"
 
 
-def test_staged_folder_changed_target_is_checked_too(tmp_path):
-    """A changed target that exists and is non-empty is refused without force; stage removed."""
-    taken = tmp_path / "taken"
-    taken.mkdir()
-    (taken / "keep.txt").write_text("keep")
-    with pytest.raises(UsageError), staged_folder(tmp_path / "run1", False) as stage:
+def test_a_long_folder_name_works_and_a_too_long_one_is_refused(tmp_path):
+    """A 240-byte name works (the stage's own name is short); a longer one is refused
+    before any work with a clear message instead of an OSError at the end."""
+    ok = tmp_path / ("x" * 240)
+    with staged_folder(ok, False) as stage:
         (stage.path / "a.txt").write_text("a")
-        stage.target = taken
-    assert sorted(os.listdir(tmp_path)) == ["taken"]
-    assert os.listdir(taken) == ["keep.txt"]
+        stage.partial = True  # -partial still fits in 255
+    assert (tmp_path / ("x" * 240 + "-partial") / "a.txt").exists()
+    with pytest.raises(UsageError, match="at most 240"), \
+            staged_folder(tmp_path / ("y" * 245), False):
+        pytest.fail("the body must not run")
+
+
+def test_stale_stages_of_crashed_runs_are_removed_but_only_ours(tmp_path):
+    """Stages left by a process that no longer exists are removed when the next results
+    folder is staged there; a live process's stage and other hidden folders stay."""
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f".sim-stage-{dead}-abc123"
+    stale.mkdir()
+    (stale / "replications.csv").write_text("half")
+    live = tmp_path / f".sim-stage-{os.getppid()}-def456"
+    live.mkdir()
+    other = tmp_path / f".other-{dead}-abc"
+    other.mkdir()
+    with staged_folder(tmp_path / "run", False) as stage:
+        (stage.path / "a").write_text("a")
+    assert not stale.exists() and live.exists() and other.exists()
 
 
 def test_staged_folder_creates_missing_parents(tmp_path):

@@ -9,13 +9,23 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from .. import __version__
 from ..errors import ScenarioError, SimError, UsageError
+from ..faults import Stop, Stopped, sigterm_interrupts, stop_of
 from ..spec.loader import check_file
+from .stops import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    exit_code,
+    os_error_line,
+    silence_stdout,
+    stop_lines,
+)
 
-EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS = 10_000
 RESULTS = Path("results")
 
@@ -113,15 +123,7 @@ def _precision_rule(target: float, minimum: int) -> Callable[[Any], bool]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario, print the summary table and write the results folder."""
     from ..api import prepare
-    from ..present.output import (
-        CsvSink,
-        default_folder,
-        manifest,
-        safe_name,
-        staged_folder,
-        unused_path,
-        write_json,
-    )
+    from ..present.output import CsvSink, Drawing, fill_stage, manifest, staged_folder, write_json
     from ..results.summary import summarise
     from ..run import runner
 
@@ -139,10 +141,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--runs must be at least 1 (got {runs})")
     if (args.backend == "dask") != (args.scheduler is not None):
         raise UsageError("--backend dask and --scheduler ADDRESS go together")
-    target = Path(args.out) if args.out else default_folder(RESULTS, model, safe_name(variant))
+    target, unique = _target(args, model, variant)
     started = dt.datetime.now().isoformat(timespec="seconds")
     update, close = _progress(not args.quiet, model.id)
-    with staged_folder(target, args.force) as stage:
+    exact_text = ""
+    with staged_folder(target, args.force, unique) as stage:
         folder = stage.path
         with open(folder / "replications.csv", "w", newline="", encoding="utf-8") as stream:
             sink = CsvSink(model, stream) if not args.no_csv else None
@@ -154,35 +157,45 @@ def cmd_run(args: argparse.Namespace) -> int:
                 close()
         if args.no_csv:
             (folder / "replications.csv").unlink()
-        if result.runs == 0:
-            raise KeyboardInterrupt  # nothing finished: the stage is discarded
+        if result.runs == 0 and result.stop is not None:
+            raise Stopped(result.stop)  # nothing finished: the stage is discarded
         summary = summarise(model, result.aggregate, variant)
-        status = "interrupted" if result.interrupted else "complete"
         widest = _widest_half_width(result.aggregate)
         reached = args.precision is not None and widest <= args.precision
-        info = manifest(model, seed=seed, requested=runs, completed=result.runs,
-                        workers=result.workers, variant=variant, elapsed=result.elapsed,
-                        status=status, started=started, command=args.command_line,
-                        extra={"precision_target": args.precision,
-                               "precision_reached": reached,
-                               "widest_half_width": widest,
-                               "stopped_at_precision": result.stopped_early})
-        write_json(folder / "summary.json", summary.to_dict())
-        _write_visuals(folder, model, summary, info, args.no_plots)
-        exact_text = _check_exact(model, summary) if args.check_exact else ""
-        if exact_text:
-            (folder / "exact_check.txt").write_text(exact_text + "\n", encoding="utf-8")
-        write_json(folder / "manifest.json", info)  # last: its presence means "complete"
-        if result.interrupted:
-            # Kept, but under a name nobody can mistake for a complete run.
-            stage.target = unused_path(stage.target.parent, stage.target.name + "-partial")
-        target = stage.target
+
+        def info(stop: Stop | None) -> dict[str, Any]:
+            return manifest(model, seed=seed, requested=runs, completed=result.runs,
+                            workers=result.workers, variant=variant, elapsed=result.elapsed,
+                            status="complete", started=started, command=args.command_line,
+                            extra={"precision_target": args.precision,
+                                   "precision_reached": reached,
+                                   "widest_half_width": widest,
+                                   "stopped_at_precision": result.stopped_early}, stop=stop)
+
+        def visuals(folder: Path) -> None:
+            nonlocal exact_text
+            _write_visuals(folder, model, summary, info(result.stop), args.no_plots)
+            exact_text = _check_exact(model, summary) if args.check_exact else ""
+            if exact_text:
+                (folder / "exact_check.txt").write_text(exact_text + "\n", encoding="utf-8")
+
+        stop = fill_stage(stage, result.stop, Drawing(
+            lambda folder: write_json(folder / "summary.json", summary.to_dict()),
+            visuals, info))
+    target = stage.target
     _print_run(summary, result, target, seed, args, exact_text, reached, widest)
-    if result.interrupted:
-        _err(f"Interrupted: kept {result.runs} of {runs} runs in {target} "
-             "(manifest status 'interrupted').")
-        return EXIT_INTERRUPTED
-    return EXIT_OK
+    if stop is not None:
+        _err(stop_lines(stop, f"{result.runs} of {runs} runs", target))
+    return exit_code(stop)
+
+
+def _target(args: argparse.Namespace, model: Any, what: str) -> tuple[Path, bool]:
+    """(results folder, whether its name may get -2, -3... when taken): --out as given,
+    else a default name under results/."""
+    from ..present.output import default_folder, safe_name
+    if args.out:
+        return Path(args.out), False
+    return default_folder(RESULTS, model, safe_name(what)), True
 
 
 def _write_visuals(folder: Path, model: Any, summary: Any, info: dict[str, Any],
@@ -235,36 +248,60 @@ def _print_run(summary: Any, result: Any, target: Path, seed: int, args: argpars
     print(f"Results: {target}  ({', '.join(files)})", file=out)
 
 
-# -- shared output for compare, sweep, sensitivity -------------------------------------------
-def _write_outputs(args: argparse.Namespace, model: Any, kind: str, data: dict[str, Any],
-                   figures: dict[str, Any], html_title: str, html_body: str,
-                   info: dict[str, Any], base: Any = None) -> Path:
-    """Write JSON, PNGs and an HTML page into a new results folder; return its path.
+# -- shared output for compare, sweep, sensitivity, discover -------------------------------
+class Outputs(NamedTuple):
+    """What an analysis command writes: ``kind`` names the JSON file, ``figures`` draws
+    the plots (called while writing, so that a failure there loses nothing), ``info``
+    gives the manifest for a Stop (or None), ``base`` (a Summary) makes the page the full
+    scenario report of the base case with this result as an extra section."""
 
-    With ``base`` (a Summary) the page is the full scenario report of the base case with
-    this result as an extra section; otherwise a short page of its own.
-    """
-    from ..present.output import default_folder, safe_name, staged_folder, write_json
-    target = Path(args.out) if args.out else default_folder(RESULTS, model, safe_name(kind))
-    with staged_folder(target, args.force) as stage:
-        write_json(stage.path / f"{kind}.json", data)
+    kind: str
+    data: dict[str, Any]
+    figures: Callable[[], dict[str, Any]]
+    title: str
+    body: str
+    info: Callable[[Any], dict[str, Any]]
+    base: Any = None
+
+
+def _write_outputs(args: argparse.Namespace, model: Any, out: Outputs,
+                   stop: Any = None) -> tuple[Path, Any]:
+    """Write JSON, PNGs and an HTML page into a new results folder: (its path, the Stop
+    that made it an interrupted results folder, or None)."""
+    from ..present.output import Drawing, fill_stage, safe_name, staged_folder, write_json
+
+    def visuals(folder: Path) -> None:
         images = []
         if not args.no_plots:
             from ..present.plots import png_bytes
-            for name, fig in figures.items():
+            for name, fig in out.figures().items():
                 png = png_bytes(fig)
-                (stage.path / f"{safe_name(name)}.png").write_bytes(png)
+                (folder / f"{safe_name(name)}.png").write_bytes(png)
                 images.append((name, png))
-        if base is None:
-            page = _simple_page(html_title, html_body, images, info)
+        info = out.info(stop)
+        if out.base is None:
+            page = _simple_page(out.title, out.body, images, info)
         else:
             from ..present.report import render_html
-            page = render_html(model, base, {}, info,
-                               [(html_title, _result_html(html_body, images))])
-        (stage.path / "report.html").write_text(page, encoding="utf-8")
-        write_json(stage.path / "manifest.json", info)
-        target = stage.target
-    return target
+            page = render_html(model, out.base, {}, info,
+                               [(out.title, _result_html(out.body, images))])
+        (folder / "report.html").write_text(page, encoding="utf-8")
+
+    target, unique = _target(args, model, out.kind)
+    with staged_folder(target, args.force, unique) as stage:
+        stop = fill_stage(stage, stop, Drawing(
+            lambda folder: write_json(folder / f"{out.kind}.json", out.data), visuals,
+            out.info))
+    return stage.target, stop
+
+
+def _finish(text: str, target: Path, stop: Any, kept: str, note: str = "") -> int:
+    """Print an analysis result and where it went; report a stop; the exit status."""
+    print(text)
+    print(f"\n{note}Results: {target}")
+    if stop is not None:
+        _err(stop_lines(stop, kept, target))
+    return exit_code(stop)
 
 
 def _result_html(body: str, images: list[tuple[str, bytes]]) -> str:
@@ -304,17 +341,19 @@ def _prepared(args: argparse.Namespace) -> Any:
 
 
 def _info(model: Any, args: argparse.Namespace, runs: int, elapsed: float,
-          status: str = "complete", **extra: Any) -> dict[str, Any]:
+          **extra: Any) -> Callable[[Any], dict[str, Any]]:
+    """The manifest of an analysis, as a function of the Stop that ended it (or None)."""
     from ..present.output import manifest
-    from ..run.runner import default_workers
-    return manifest(model, seed=args.seed, requested=getattr(args, "runs", runs),
-                    completed=runs,
-                    workers=args.workers or default_workers(),
-                    variant=getattr(args, "variant", None) or "base", elapsed=elapsed,
-                    status=status, started=(dt.datetime.now() - dt.timedelta(seconds=elapsed)
-                                            ).isoformat(timespec="seconds"),
-                    command=getattr(args, "command_line", ""),
-                    extra=extra)
+    from ..run.runner import worker_count
+    started = (dt.datetime.now() - dt.timedelta(seconds=elapsed)).isoformat(timespec="seconds")
+
+    def info(stop: Any) -> dict[str, Any]:
+        return manifest(model, seed=args.seed, requested=getattr(args, "runs", runs),
+                        completed=runs, workers=worker_count(args.workers),
+                        variant=getattr(args, "variant", None) or "base", elapsed=elapsed,
+                        status="complete", started=started,
+                        command=getattr(args, "command_line", ""), extra=extra, stop=stop)
+    return info
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -325,25 +364,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     chosen = [v.strip() for v in args.variants.split(",")] if args.variants else None
     comp = _with_progress(args, f"{model.id} compare", lambda update: compare_variants(
         model, chosen, args.runs, args.seed, args.workers, update))
-    if comp.runs == 0:
-        raise KeyboardInterrupt
+    if comp.runs == 0 and comp.stop is not None:
+        raise Stopped(comp.stop)
     text = comparison_table(comp)
-    figures = {}
-    if not args.no_plots:
+
+    def figures() -> dict[str, Any]:
         from ..present.plots import comparison
         diffs = {name: [(mid, d.diff, d.low, d.high) for (_, mid), d
                         in zip(comp.metrics, comp.differences[i], strict=True)]
                  for i, name in enumerate(comp.names) if i}
-        figures["comparison"] = comparison(comp.summaries[0], dict(zip(
-            comp.names[1:], comp.summaries[1:], strict=True)), diffs)
-    status = "interrupted" if comp.interrupted else "complete"
-    info = _info(model, args, comp.runs, comp.elapsed, status, variants=list(comp.names[1:]))
-    target = _write_outputs(args, model, "compare", comp.to_dict(), figures,
-                            "Variants compared (paired, common random numbers)", text, info,
-                            base=comp.summaries[0])
-    print(text)
-    print(f"\nResults: {target}")
-    return EXIT_INTERRUPTED if comp.interrupted else EXIT_OK
+        return {"comparison": comparison(comp.summaries[0], dict(zip(
+            comp.names[1:], comp.summaries[1:], strict=True)), diffs)}
+    info = _info(model, args, comp.runs, comp.elapsed, variants=list(comp.names[1:]))
+    target, stop = _write_outputs(args, model, Outputs(
+        "compare", comp.to_dict(), figures,
+        "Variants compared (paired, common random numbers)", text, info,
+        comp.summaries[0]), comp.stop)
+    return _finish(text, target, stop, f"{comp.runs} of {args.runs} runs per model")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -358,22 +395,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     sw = _with_progress(args, f"{model.id} sweep", lambda update: sweep(
         model, axes, metric, args.runs, args.seed, args.workers, update))
-    if sw.comparison.runs == 0:
-        raise KeyboardInterrupt
+    comp = sw.comparison
+    if comp.runs == 0 and comp.stop is not None:
+        raise Stopped(comp.stop)
     text = sweep_table(sw)
-    figures = {}
-    if not args.no_plots:
+
+    def figures() -> dict[str, Any]:
         from ..present.plots import sweep_plot
-        figures["sweep"] = sweep_plot(sw, model)
-    info = _info(model, args, sw.comparison.runs, time.perf_counter() - began,
-                 "interrupted" if sw.comparison.interrupted else "complete",
-                 grid=args.grid, metric=metric)
-    target = _write_outputs(args, model, "sweep", sw.to_dict(), figures,
-                            f"{model.title}: sweep of P({metric})", text, info)
-    print(text)
-    print(f"\n{sw.comparison.runs} runs per grid point (common random numbers), seed "
-          f"{args.seed}.\nResults: {target}")
-    return EXIT_OK
+        return {"sweep": sweep_plot(sw, model)}
+    info = _info(model, args, comp.runs, time.perf_counter() - began, grid=args.grid,
+                 metric=metric)
+    target, stop = _write_outputs(args, model, Outputs(
+        "sweep", sw.to_dict(), figures, f"{model.title}: sweep of P({metric})", text,
+        info), comp.stop)
+    return _finish(text, target, stop, f"{comp.runs} of {args.runs} runs per grid point",
+                   f"{comp.runs} runs per grid point (common random numbers), seed "
+                   f"{args.seed}.\n")
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -388,18 +425,23 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     sens = _with_progress(args, f"{model.id} {args.method}", lambda update: run_sensitivity(
         model, metric, args.method, args.samples, args.reps, args.seed, args.workers, update))
-    text = sensitivity_table(sens)
-    figures = {}
-    if not args.no_plots:
+    if sens.points == 0 and sens.stop is not None:
+        raise Stopped(sens.stop)
+    text = sensitivity_table(sens) if sens.stop is None else (
+        f"{sens.points} parameter points evaluated before the stop: the indices need "
+        "every point, so none are shown (the evaluated points are in sensitivity.json).")
+
+    def figures() -> dict[str, Any]:
+        if sens.stop is not None:
+            return {}
         from ..present.plots import sensitivity_plot
-        figures["sensitivity"] = sensitivity_plot(sens, model)
+        return {"sensitivity": sensitivity_plot(sens, model)}
     info = _info(model, args, sens.points * sens.reps, time.perf_counter() - began,
                  method=args.method, metric=metric, samples=args.samples, reps=args.reps)
-    target = _write_outputs(args, model, "sensitivity", sens.to_dict(), figures,
-                            f"{model.title}: what drives P({metric})?", text, info)
-    print(text)
-    print(f"\nResults: {target}")
-    return EXIT_OK
+    target, stop = _write_outputs(args, model, Outputs(
+        "sensitivity", sens.to_dict(), figures, f"{model.title}: what drives P({metric})?",
+        text, info), sens.stop)
+    return _finish(text, target, stop, f"{sens.points} evaluated parameter points")
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
@@ -414,17 +456,22 @@ def cmd_discover(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     disc = _with_progress(args, f"{model.id} discover", lambda update: discover(
         model, metric, args.runs, args.seed, args.workers, update))
-    text = discovery_table(disc)
-    info = _info(model, args, disc.runs, time.perf_counter() - began, metric=metric)
-    figures = {}
-    if not args.no_plots:
+    if disc.runs == 0 and disc.stop is not None:
+        raise Stopped(disc.stop)
+    text = discovery_table(disc) if disc.findings else (
+        f"'{metric}' happened in {disc.hits} of the {disc.runs} runs kept: too few to "
+        "compare runs with and without it.")
+
+    def figures() -> dict[str, Any]:
+        if not disc.findings:
+            return {}
         from ..present.plots import discovery_plot
-        figures["discovery"] = discovery_plot(disc, model)
-    target = _write_outputs(args, model, "discover", disc.to_dict(), figures,
-                            f"{model.title}: what leads to {metric}?", text, info)
-    print(text)
-    print(f"\nResults: {target}")
-    return EXIT_OK
+        return {"discovery": discovery_plot(disc, model)}
+    info = _info(model, args, disc.runs, time.perf_counter() - began, metric=metric)
+    target, stop = _write_outputs(args, model, Outputs(
+        "discover", disc.to_dict(), figures, f"{model.title}: what leads to {metric}?",
+        text, info), disc.stop)
+    return _finish(text, target, stop, f"{disc.runs} of {args.runs} runs")
 
 
 def cmd_story(args: argparse.Namespace) -> int:
@@ -761,8 +808,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Recorded in manifests and generated pages, so that anyone can rerun what ran.
     args.command_line = "python -m sim " + shlex.join(
         sys.argv[1:] if argv is None else list(argv))
+    if getattr(args, "workers", None) is not None:
+        from ..run.runner import max_workers
+        if args.workers > max_workers():
+            _err(f"note: --workers {args.workers} capped to {max_workers()} (two per core; "
+                 "more processes only cost memory)")
+            args.workers = max_workers()
+    code = _dispatch(args)
     try:
-        return int(args.func(args))
+        sys.stdout.flush()
+    except OSError as exc:  # stdout is a closed pipe or a full device (/dev/full)
+        silence_stdout()
+        if not isinstance(exc, BrokenPipeError):
+            _err(f"error: cannot write the output: {os_error_line(exc)[7:]}")
+            return code or EXIT_RUNTIME
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command; every failure becomes one message and an exit status."""
+    try:
+        with sigterm_interrupts():
+            return int(args.func(args))
     except ScenarioError as exc:
         for problem in exc.problems:
             _err(str(problem))
@@ -771,11 +838,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _err(f"error: {exc}")
         return EXIT_INPUT
+    except Stopped as exc:
+        _err(f"Stopped: {exc.stop.message}\nNo run had finished; nothing was written.")
+        return exit_code(exc.stop)
     except SimError as exc:
         _err(f"error: {exc}")
         return EXIT_RUNTIME
-    except KeyboardInterrupt:
-        _err("Interrupted before any run finished; nothing was written.")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        stop = stop_of(exc)
+        _err(f"Stopped: {stop.message} before anything finished; nothing was written.")
+        return exit_code(stop)
     except BrokenPipeError:
+        silence_stdout()
         return EXIT_OK
+    except OSError as exc:  # disk full, read-only, file-size limit, name too long, ...
+        if exc.filename is None:
+            silence_stdout()  # most likely stdout itself: do not fail again at exit
+        _err(os_error_line(exc))
+        return EXIT_RUNTIME

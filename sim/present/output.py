@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import json
 import math
 import os
 import platform
 import re
 import shutil
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from ..errors import UsageError
+from ..faults import PLOT_FAILED, Stop, interrupts_deferred, stop_of
 from ..run.record import Record
 from ..spec.model import Model
 
@@ -43,20 +46,24 @@ def inside(folder: Path, name: str) -> Path:
 
 
 def unused_path(folder: Path, stem: str, suffix: str = "") -> Path:
-    """``folder/stem+suffix``, or with -2, -3, ... before the suffix if that exists."""
+    """``folder/stem+suffix``, or with -2, -3, ... before the suffix if that exists.
+
+    Only a suggestion (another process may take it at once): to claim a folder without a
+    race, stage it and let :func:`staged_folder` rename it into a free name."""
     candidate = folder / f"{stem}{suffix}"
     counter = 2
-    while candidate.exists():
+    while candidate.exists() or candidate.is_symlink():
         candidate = folder / f"{stem}-{counter}{suffix}"
         counter += 1
     return candidate
 
 
 def default_folder(root: Path, model: Model, variant: str) -> Path:
-    """results/<scenario>[-<variant>]-<timestamp>, made unique with a counter."""
+    """results/<scenario>[-<variant>]-<timestamp>: with ``staged_folder(..., unique=True)``
+    a name taken meanwhile (two runs started in the same second) gets -2, -3, ..."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     stem = safe_name(model.id if variant == "base" else f"{model.id}-{variant}")
-    return unused_path(root, f"{stem}-{stamp}")
+    return root / f"{stem}-{stamp}"
 
 
 def versions() -> dict[str, str]:
@@ -70,60 +77,194 @@ def versions() -> dict[str, str]:
     return out
 
 
-class Stage:
-    """A temporary folder and the final name it will be moved to (which may change)."""
+# A folder being written is ".sim-stage-<pid>-<random>" beside its target: short (any
+# legal target name fits), and recognisably ours, so that the stages of crashed runs
+# (killed, power cut) can be removed safely later.
+_STAGE_PREFIX = ".sim-stage-"
+_STAGE = re.compile(r"^\.sim-stage-(\d+)-[A-Za-z0-9_]+$")
+MAX_NAME_BYTES = 240  # file systems allow 255; room for "-partial-NN"
+PARTIAL = "-partial"
 
-    def __init__(self, path: Path, target: Path) -> None:
+
+class Stage:
+    """A temporary folder and the final name it will be moved to.
+
+    ``partial = True`` keeps it under ``<target>-partial`` (a free variant of it): an
+    interrupted results folder, never mistaken for a complete one. After the ``with``
+    block, ``target`` is where the folder really went."""
+
+    def __init__(self, path: Path, target: Path, unique: bool) -> None:
         self.path = path
         self.target = target
+        self.unique = unique
+        self.partial = False
 
 
 @contextmanager
-def staged_folder(target: Path, force: bool) -> Iterator[Stage]:
+def staged_folder(target: Path, force: bool, unique: bool = False) -> Iterator[Stage]:
     """Yield a Stage; on success, move its folder to ``stage.target`` atomically.
 
-    An existing non-empty target is an error unless ``force``; then it is replaced only
-    after the new folder is complete. On any failure the temporary folder is removed.
+    An existing non-empty target is an error unless ``force``, and ``force`` replaces only
+    an earlier results folder (never a file, link, device or other folder), after the new
+    folder is complete. With ``unique`` (default names) a target taken meanwhile becomes
+    ``-2``, ``-3``, ...: claimed by an atomic rename, so parallel runs never collide. On
+    any failure the temporary folder is removed; stale stages of crashed runs beside the
+    target are removed first.
     """
-    target = target.resolve()
-    _check_free(target, force)
+    target = Path(os.path.abspath(target))
+    if len(target.name.encode("utf-8", "replace")) > MAX_NAME_BYTES:
+        raise UsageError(f"the folder name {target.name[:40]}... is "
+                         f"{len(target.name.encode('utf-8', 'replace'))} bytes long; at most "
+                         f"{MAX_NAME_BYTES} are allowed: choose a shorter --out")
+    if not unique:
+        check_free(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.parent / f".{target.name}.incomplete-{os.getpid()}"
-    if temp.exists():
-        shutil.rmtree(temp)
-    temp.mkdir()
-    stage = Stage(temp, target)
+    remove_stale_stages(target.parent)
+    temp = Path(tempfile.mkdtemp(prefix=f"{_STAGE_PREFIX}{os.getpid()}-", dir=target.parent))
+    stage = Stage(temp, target, unique)
     try:
         yield stage
-        final = stage.target.resolve()
-        _check_free(final, force)
-        if final.exists():
-            old = final.parent / f".{final.name}.old-{os.getpid()}"
-            final.rename(old)
-            temp.rename(final)
-            if old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                old.unlink()
-        else:
-            temp.rename(final)
+        stage.target = _place(stage, force)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
 
 
-def _check_free(target: Path, force: bool) -> None:
-    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
+def _place(stage: Stage, force: bool) -> Path:
+    """Rename the stage to its target (or a free variant); return where it went."""
+    target = Path(os.path.abspath(stage.target))
+    if stage.partial:
+        return _rename_free(stage.path, target.with_name(target.name + PARTIAL))
+    if stage.unique:
+        return _rename_free(stage.path, target)
+    try:
+        check_free(target, force)
+        replace = _exists(target) and not (target.is_dir() and not any(target.iterdir()))
+    except UsageError:
+        replace = False  # taken meanwhile by something we may not replace: keep the work
+    if not replace:
+        return _rename_free(stage.path, target)  # (a free variant if it is taken)
+    old = Path(tempfile.mkdtemp(prefix=f"{_STAGE_PREFIX}{os.getpid()}-", dir=target.parent))
+    os.rename(target, old / "old")
+    os.rename(stage.path, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _rename_free(temp: Path, target: Path) -> Path:
+    """Rename ``temp`` to ``target`` or, if that is taken, to target-2, target-3, ...
+
+    rename() onto a non-empty folder or a file fails atomically, so two processes can
+    never both get the same name."""
+    for counter in range(1, 10_000):
+        name = target.name if counter == 1 else f"{target.name}-{counter}"
+        candidate = target.with_name(name)
+        if _exists(candidate) and not (candidate.is_dir() and not candidate.is_symlink()):
+            continue  # a file or a link: rename() could replace it, so never try
+        try:
+            os.rename(temp, candidate)
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                continue
+            raise
+        return candidate
+    raise UsageError(f"no free folder name like {target}")
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def remove_stale_stages(folder: Path) -> list[Path]:
+    """Remove the stage folders that crashed runs of this tool left in ``folder``: named
+    like ours, owned by this user, and whose process is gone. Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STAGE.match(entry.name)
+        if match is None or entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            if entry.stat().st_uid != os.getuid() or _alive(int(match.group(1))):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, not ours to signal
+        return True
+    return True
+
+
+class Drawing(NamedTuple):
+    """What a results folder holds: ``data`` writes the numbers (JSON, tables), ``visuals``
+    draws the figures and the page, ``info`` gives the manifest for a Stop (or None)."""
+
+    data: Callable[[Path], None]
+    visuals: Callable[[Path], None]
+    info: Callable[[Stop | None], dict[str, Any]]
+
+
+def fill_stage(stage: Stage, stop: Stop | None, drawing: Drawing) -> Stop | None:
+    """Write a results folder so that nothing finished is lost, and return why it is
+    incomplete (None if it is not).
+
+    The numbers are written first, with interrupts held back; then the figures. Ctrl-C,
+    SIGTERM or a failure while drawing keeps the numbers: the folder is then an
+    interrupted results folder (``-partial``, manifest ``status: interrupted``), exactly
+    like a run stopped by ``stop``. The manifest is written last."""
+    with interrupts_deferred():
+        drawing.data(stage.path)
+    try:
+        drawing.visuals(stage.path)
+    except KeyboardInterrupt as exc:
+        stop = stop or stop_of(exc)
+    except Exception as exc:  # noqa: BLE001 - any failure of drawing must not lose runs
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        stop = stop or Stop(PLOT_FAILED, f"drawing the figures failed ({detail})")
+    with interrupts_deferred():
+        write_json(stage.path / "manifest.json", drawing.info(stop))
+    stage.partial = stop is not None
+    return stop
+
+
+def check_free(target: Path, force: bool) -> None:
+    """Refuse a target that exists, unless ``force`` and it is an earlier results folder.
+
+    Never replaced, even with ``force``: a file (the scenario being run), a symbolic link
+    (whose target may lie anywhere), a FIFO or device, a folder that is not a results
+    folder (no manifest.json), a folder holding the current directory."""
+    if not _exists(target) or (target.is_dir() and not target.is_symlink()
+                               and not any(target.iterdir())):
         return
     if not force:
         raise UsageError(f"{target} already exists; choose another --out or add --force "
                          "to replace it")
-    # --force replaces only what this tool wrote: a results folder (it has a manifest) or a
-    # plain file; never a folder holding the current directory or other work.
+    keep = "--force replaces only a results folder written by this tool"
+    if target.is_symlink():
+        raise UsageError(f"refusing to replace {target}: it is a symbolic link ({keep})")
+    if not target.is_dir():
+        what = "a file" if target.is_file() else "not a regular file or folder"
+        raise UsageError(f"refusing to replace {target}: it is {what} ({keep})")
     cwd = Path.cwd().resolve()
-    if target.is_dir() and (cwd == target or target in cwd.parents):
+    real = target.resolve()
+    if cwd == real or real in cwd.parents:
         raise UsageError(f"refusing to replace {target}: it contains the current directory")
-    if target.is_dir() and not (target / "manifest.json").is_file():
+    manifest_file = target / "manifest.json"
+    if manifest_file.is_symlink() or not manifest_file.is_file():
         raise UsageError(f"refusing to replace {target} even with --force: it is not a "
                          "results folder written by this tool (no manifest.json)")
 
@@ -180,14 +321,18 @@ def write_json(path: Path, data: Any) -> None:
 
 def manifest(model: Model, *, seed: int, requested: int, completed: int, workers: int,
              variant: str, elapsed: float, status: str, started: str,
-             command: str = "", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+             command: str = "", extra: dict[str, Any] | None = None,
+             stop: Stop | None = None) -> dict[str, Any]:
     """What produced this folder, so that anyone can rerun it.
+
+    With ``stop`` the status is "interrupted" and ``stopped_by``/``reason`` say why.
 
     ``command`` is the command line that ran (the CLI passes its own arguments; from
     Python it says so rather than recording the interpreter's unrelated ``sys.argv``).
     """
     return {
-        "status": status,
+        "status": "interrupted" if stop is not None else status,
+        **({"stopped_by": stop.kind, "reason": stop.message} if stop is not None else {}),
         "scenario": {"id": model.id, "path": model.path, "sha256": model.digest},
         "variant": variant,
         "levers_changed": dict(model.applied),

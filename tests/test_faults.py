@@ -1,0 +1,319 @@
+"""Faults: a dead worker, model errors at run time, interrupts and drawing failures.
+
+Each one stops the work cleanly and keeps what had finished (an interrupted results
+folder); faults are injected in-process, or with a real process where that is the point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import assert_same, time_limit
+
+from sim.cli import main
+from sim.faults import MODEL_ERROR, WORKER_LOST, Stop
+from sim.results.aggregate import Aggregate
+from sim.run import runner
+from sim.run.engine import ModelRuntimeError, Plan
+from sim.spec.loader import load, load_text
+
+ROOT = Path(__file__).resolve().parent.parent
+TEACHING = ROOT / "scenarios" / "teaching.yaml"
+MODEL = load(TEACHING)
+
+# A probability that exceeds 1 in the replications that draw u > 1/1.002 (about 1 in 500).
+SOMETIMES = textwrap.dedent("""
+scenario: {id: sometimes, title: Sometimes, start: 2025-01-01, horizon_days: 10}
+ladder:
+  initial: calm
+  rungs:
+    - {id: calm, name: Calm}
+    - {id: war, name: War}
+actors:
+  a: {name: A}
+parameters:
+  u: {dist: uniform, low: 0, high: 1}
+state:
+  s: {initial: 0}
+actions:
+  grow: {actor: a, effects: {s: s + 1}}
+  strike: {actor: a, rung: war}
+schedule:
+  - {id: tick, day: 1, action: grow}
+rules:
+  answer: {on: grow, probability: "u * s * 0.6", action: strike, delay: 0}
+""")
+
+
+def _merge(agg: Aggregate):
+    def take(part):
+        agg.merge(part[0])
+        return False
+    return take
+
+
+class DyingTask(runner.SimulateTask):
+    """Kills its own worker process (SIGKILL, as the OOM killer does) on the chunk that
+    starts at ``start``: once (a marker file remembers it), or every time."""
+
+    def __init__(self, start: int, marker: Path, always: bool) -> None:
+        super().__init__(MODEL, 5, False)
+        self.start, self.marker, self.always = start, marker, always
+
+    def __call__(self, start, stop):
+        if start == self.start and (self.always or not self.marker.exists()):
+            self.marker.write_text("died")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().__call__(start, stop)
+
+
+def _direct(runs: int, seed: int = 5) -> Aggregate:
+    agg = Aggregate.for_model(MODEL)
+    plan = Plan(MODEL)
+    agg.add([plan.run(seed, i) for i in range(runs)])
+    return agg
+
+
+# -- a dead worker -----------------------------------------------------------------------------
+
+def test_a_killed_worker_is_replaced_and_its_chunk_rerun(tmp_path):
+    """A worker killed once (SIGKILL) does not hang the run: its chunk runs again on a new
+    worker and the result is exactly that of an undisturbed run."""
+    agg = Aggregate.for_model(MODEL)
+    with time_limit(60):
+        stop = runner.map_chunks(DyingTask(400, tmp_path / "m", False), 1000, 2, _merge(agg))
+    assert stop is None and (tmp_path / "m").exists()
+    assert_same(agg, _direct(1000))
+
+
+def test_a_chunk_that_keeps_killing_its_worker_stops_the_work_keeping_earlier_chunks(tmp_path):
+    """A chunk whose worker dies every time ends the work with a clear reason; the chunks
+    before it are kept (the same ones whatever the timing)."""
+    agg = Aggregate.for_model(MODEL)
+    with time_limit(60):
+        stop = runner.map_chunks(DyingTask(600, tmp_path / "m", True), 1400, 2, _merge(agg))
+    assert stop is not None and stop.kind == WORKER_LOST
+    assert "replications 600-799" in stop.message and "SIGKILL" in stop.message
+    assert_same(agg, _direct(600))
+
+
+def test_the_cli_survives_a_worker_killed_from_outside(tmp_path):
+    """`sim run --workers 2` with one worker SIGKILLed from outside finishes with exit 0
+    and the same numbers as an undisturbed run (a real process, a real kill)."""
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(TEACHING), "--runs",
+                             "8000", "--seed", "3", "--workers", "2", "--out", str(out),
+                             "--no-plots", "--quiet"], cwd=ROOT, stderr=subprocess.PIPE,
+                            text=True)
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        children = _children(proc.pid)
+        if children:
+            time.sleep(0.3)
+            os.kill(children[0], signal.SIGKILL)
+            killed = children[0]
+        time.sleep(0.05)
+    _, err = proc.communicate(timeout=300)
+    assert killed is not None, "no worker process was seen"
+    assert proc.returncode == 0, err
+    info = json.loads((out / "manifest.json").read_text())
+    assert (info["status"], info["runs_completed"]) == ("complete", 8000)
+    reference = runner.run(MODEL, 8000, 3, 1)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runs"] == 8000
+    assert [r["reach"]["count"] for r in summary["rungs"]] == \
+        [int(c) for c in reference.aggregate.reached]
+
+
+def test_sigterm_keeps_finished_runs_like_ctrl_c(tmp_path):
+    """SIGTERM (docker stop, timeout, systemd) to `sim run` keeps the finished runs as an
+    interrupted results folder, exits 143, and leaves no hidden temporary folder."""
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(TEACHING), "--runs",
+                             "200000", "--workers", "2", "--out", str(out), "--no-plots",
+                             "--quiet"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        stages = list(tmp_path.glob(".sim-stage-*/replications.csv"))
+        if stages and stages[0].stat().st_size > 50_000:  # some chunks are written
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert [p.name for p in tmp_path.iterdir()] == ["out-partial"]  # no stage left
+    info = json.loads((tmp_path / "out-partial" / "manifest.json").read_text())
+    assert (info["status"], info["stopped_by"]) == ("interrupted", "terminated")
+    assert info["runs_completed"] > 0 and info["runs_completed"] % runner.CHUNK == 0
+    assert "Stopped: terminated (SIGTERM)" in err and "Traceback" not in err
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+# -- model errors at run time ------------------------------------------------------------------
+
+def test_a_model_error_keeps_the_chunks_before_it_for_any_worker_count():
+    """A probability above 1 at run time stops the run with the expression, its place in
+    the file and the state; the finished chunks before the failing replication are kept,
+    the same for 1 and 2 workers."""
+    model = load_text(SOMETIMES.replace("u * s * 0.6", "u * s * 1.002"),
+                      "sometimes.yaml")
+    plan = Plan(model)
+    first = next(i for i in range(5000) if _fails(plan, i))
+    kept = first // runner.CHUNK * runner.CHUNK
+    for workers in (1, 2):
+        result = runner.run(model, 5000, 1, workers)
+        assert result.stop is not None and result.stop.kind == MODEL_ERROR
+        assert result.runs == kept
+        assert f"replication {first}," in result.stop.message
+        assert "sometimes.yaml:" in result.stop.message  # file:line of the expression
+        assert "'rules.answer.probability'" in result.stop.message
+        assert "state: rung=" in result.stop.message and "s=" in result.stop.message
+        assert "outside [0, 1]" in result.stop.message
+
+
+def _fails(plan: Plan, i: int) -> bool:
+    try:
+        plan.run(1, i)
+    except ModelRuntimeError:
+        return True
+    return False
+
+
+def test_a_model_error_mid_run_writes_an_interrupted_results_folder(tmp_path, capsys):
+    """The CLI keeps the finished replications as an interrupted results folder
+    (-partial, manifest status interrupted, stopped_by model-error), exit 1."""
+    path = tmp_path / "sometimes.yaml"
+    path.write_text(SOMETIMES.replace("u * s * 0.6", "u * s * 1.002"))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--runs", "5000", "--seed", "1", "--workers", "1",
+                 "--out", str(out), "--no-plots", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    partial = tmp_path / "out-partial"
+    assert not out.exists() and partial.is_dir()
+    info = json.loads((partial / "manifest.json").read_text())
+    assert (info["status"], info["stopped_by"]) == ("interrupted", MODEL_ERROR)
+    assert "outside [0, 1]" in info["reason"] and 0 < info["runs_completed"] < 5000
+    rows = (partial / "replications.csv").read_text().splitlines()
+    assert len(rows) == info["runs_completed"] + 1
+    assert f"Kept {info['runs_completed']} of 5000 runs in {partial}" in err
+    assert "Traceback" not in err
+
+
+def test_constant_nan_and_infinite_numbers_are_refused_at_load():
+    """A constant expression that is NaN or infinite (1e300 * 1e300 overflows to inf
+    without an exception; inf - inf is NaN) is refused at load, located."""
+    from sim.errors import ScenarioError
+    nan = "1e300 * 1e300 - 1e300 * 1e300"
+    for where, text in (("processes", f"  p: {{rate: '{nan}', action: grow}}\n"),
+                        ("processes", "  p: {rate: '1e300 * 1e300', action: grow}\n")):
+        with pytest.raises(ScenarioError) as info:
+            load_text(SOMETIMES + f"{where}:\n{text}", "x.yaml")
+        assert "not a finite number" in str(info.value) and "processes.p.rate" in str(
+            info.value)
+    bad_state = SOMETIMES.replace("s: {initial: 0}", f"s: {{initial: '{nan}'}}")
+    with pytest.raises(ScenarioError, match="state.s.initial.*not a finite number"):
+        load_text(bad_state, "x.yaml")
+
+
+def test_an_initial_state_that_is_not_finite_at_run_time_is_located():
+    """An initial value that overflows for a drawn parameter stops with its location."""
+    model = load_text(SOMETIMES.replace("s: {initial: 0}",
+                                        "s: {initial: 'u * 1e300 * 1e300'}"), "y.yaml")
+    with pytest.raises(ModelRuntimeError, match=r"initial value 'u \* 1e300 \* 1e300' "
+                                                r"\(y\.yaml:\d+ 'state\.s\.initial'\)"):
+        Plan(model).run(1, 0)
+
+
+# -- interrupts and drawing failures in every command -------------------------------------------
+
+def _interrupt_after(monkeypatch, runs: int) -> None:
+    """Ctrl-C once ``runs`` runs have been merged (the progress callback raises)."""
+    from sim.cli import commands
+
+    def progress(enabled, label):
+        def update(done, total):
+            if done >= runs:
+                raise KeyboardInterrupt
+        return update, lambda: None
+    monkeypatch.setattr(commands, "_progress", progress)
+
+
+@pytest.mark.parametrize("command", [
+    ["run"], ["compare"], ["sweep", "--grid", "strikes_authorised", "--metric", "general_war"],
+    ["discover", "--metric", "general_war"]])
+def test_ctrl_c_keeps_finished_runs_in_every_command(tmp_path, capsys, monkeypatch, command):
+    """Ctrl-C during the runs of run, compare, sweep and discover keeps what finished as an
+    interrupted results folder and exits 130 (discover and sweep used to exit 0 and call
+    partial results complete)."""
+    _interrupt_after(monkeypatch, 400)
+    out = tmp_path / "out"
+    code = main([command[0], str(TEACHING), *command[1:], "--runs", "2000", "--workers",
+                 "1", "--out", str(out), "--no-plots"])
+    err = capsys.readouterr().err
+    assert code == 130, err
+    info = json.loads((tmp_path / "out-partial" / "manifest.json").read_text())
+    assert (info["status"], info["stopped_by"]) == ("interrupted", "interrupted")
+    assert info["runs_completed"] == 400
+    assert "Stopped: interrupted (Ctrl-C)" in err and "Kept 400 of 2000 runs" in err
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["out-partial"]
+
+
+def test_sensitivity_interrupted_keeps_the_evaluated_points(tmp_path, capsys, monkeypatch):
+    """Sensitivity stopped early has no indices (they need every point), but keeps the
+    points evaluated so far in an interrupted results folder."""
+    _interrupt_after(monkeypatch, 8)
+    code = main(["sensitivity", str(TEACHING), "--metric", "general_war", "--samples", "8",
+                 "--reps", "5", "--workers", "1", "--out", str(tmp_path / "s"),
+                 "--no-plots"])
+    assert code == 130
+    data = json.loads((tmp_path / "s-partial" / "sensitivity.json").read_text())
+    assert len(data["evaluated_points"]) == 8 and "Ctrl-C" in data["stopped"]
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, ValueError])
+def test_an_interrupt_or_failure_while_drawing_keeps_the_runs(tmp_path, capsys, monkeypatch,
+                                                             failure):
+    """Ctrl-C or an exception while the figures are drawn (after every run finished)
+    keeps the runs: summary, CSV and manifest in an interrupted results folder."""
+    import sim.present.plots as plots
+
+    def broken(*args, **kwargs):
+        raise failure("drawing broke")
+    monkeypatch.setattr(plots, "figures", broken)
+    out = tmp_path / "out"
+    code = main(["run", str(TEACHING), "--runs", "400", "--workers", "1", "--out", str(out),
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == (130 if failure is KeyboardInterrupt else 1)
+    partial = tmp_path / "out-partial"
+    info = json.loads((partial / "manifest.json").read_text())
+    assert info["status"] == "interrupted" and info["runs_completed"] == 400
+    assert info["stopped_by"] == ("interrupted" if failure is KeyboardInterrupt
+                                  else "plot-failed")
+    assert (partial / "summary.json").exists()
+    assert len((partial / "replications.csv").read_text().splitlines()) == 401
+    assert "Traceback" not in err
+
+
+def test_stop_is_a_plain_value():
+    """A Stop is a (kind, message) pair; no stop is None (falsy)."""
+    assert Stop("x", "y") == ("x", "y") and bool(Stop("x", "y"))
