@@ -317,3 +317,87 @@ def test_an_interrupt_or_failure_while_drawing_keeps_the_runs(tmp_path, capsys, 
 def test_stop_is_a_plain_value():
     """A Stop is a (kind, message) pair; no stop is None (falsy)."""
     assert Stop("x", "y") == ("x", "y") and bool(Stop("x", "y"))
+
+
+# -- file-system faults -------------------------------------------------------------------------
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_out_under_a_regular_file_is_one_line(tmp_path, capsys):
+    """--out below a regular file: one line naming the cause, exit 1, nothing written."""
+    (tmp_path / "afile").write_text("x")
+    code = main(["run", str(TEACHING), "--runs", "10", "--workers", "1", "--out",
+                 str(tmp_path / "afile" / "out"), "--no-plots", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "afile: it exists and is not a folder" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert _leftovers(tmp_path) == ["afile"]
+
+
+@pytest.mark.parametrize(("number", "words"), [
+    (28, "the disk is full"),   # ENOSPC
+    (30, "the file system is read-only"),  # EROFS
+    (27, "file-size limit"),    # EFBIG
+])
+def test_write_errors_are_one_line_and_leave_nothing(tmp_path, capsys, monkeypatch, number,
+                                                      words):
+    """Disk full, a read-only file system or a file-size limit while the results are
+    written: one line, exit 1, no results folder and no hidden stage left behind."""
+    import errno
+
+    from sim.present import output
+    assert (errno.ENOSPC, errno.EROFS, errno.EFBIG)[[28, 30, 27].index(number)] == number
+
+    def fail(path, data):
+        raise OSError(number, os.strerror(number), str(path))
+    monkeypatch.setattr(output, "write_json", fail)
+    code = main(["run", str(TEACHING), "--runs", "10", "--workers", "1", "--out",
+                 str(tmp_path / "out"), "--no-plots", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and words in err and "summary.json" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_real_file_size_limit_is_one_line_and_leaves_nothing(tmp_path):
+    """Under a real RLIMIT_FSIZE (ulimit -f) the CSV cannot grow: one line, exit 1, no
+    folder or stage left (a real process, a real limit)."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(TEACHING), "--runs",
+                           "3000", "--workers", "1", "--out", str(tmp_path / "out"),
+                           "--no-plots", "--quiet"], cwd=ROOT, capture_output=True,
+                          text=True, preexec_fn=limit, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "file-size limit" in proc.stderr and "replications.csv" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert _leftovers(tmp_path) == []
+
+
+def test_stdout_to_a_full_device_is_one_line():
+    """`sim validate ... > /dev/full`: one line on stderr, exit 1, no traceback."""
+    import subprocess
+    import sys
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "sim", "validate", str(TEACHING)],
+                              cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("error: cannot write the output (stdout): the disk is "
+                                   "full")
+
+
+def test_workers_are_capped_and_the_cli_says_so(tmp_path, capsys):
+    """--workers 1000 does not start 1000 processes: it is capped, with a note."""
+    out = tmp_path / "out"
+    assert main(["run", str(TEACHING), "--runs", "10", "--workers", "1000", "--out",
+                 str(out), "--no-plots", "--quiet"]) == 0
+    assert f"capped to {runner.max_workers()}" in capsys.readouterr().err
+    assert json.loads((out / "manifest.json").read_text())["workers"] == runner.max_workers()
+    assert runner.worker_count(1000) == runner.max_workers() and runner.worker_count(3) == 3

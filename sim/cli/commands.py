@@ -20,6 +20,7 @@ from .stops import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_RUNTIME,
+    cause,
     exit_code,
     os_error_line,
     silence_stdout,
@@ -123,7 +124,15 @@ def _precision_rule(target: float, minimum: int) -> Callable[[Any], bool]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario, print the summary table and write the results folder."""
     from ..api import prepare
-    from ..present.output import CsvSink, Drawing, fill_stage, manifest, staged_folder, write_json
+    from ..present.output import (
+        CsvSink,
+        Drawing,
+        fill_stage,
+        manifest,
+        naming,
+        staged_folder,
+        write_json,
+    )
     from ..results.summary import summarise
     from ..run import runner
 
@@ -147,7 +156,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     exact_text = ""
     with staged_folder(target, args.force, unique) as stage:
         folder = stage.path
-        with open(folder / "replications.csv", "w", newline="", encoding="utf-8") as stream:
+        csv_path = folder / "replications.csv"
+        with naming(stage.target / csv_path.name), \
+                open(csv_path, "w", newline="", encoding="utf-8") as stream:
             sink = CsvSink(model, stream) if not args.no_csv else None
             try:
                 result = runner.run(model, runs, seed, args.workers, progress=update,
@@ -538,7 +549,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.write:
         path = Path(args.write)
         stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-        path.write_text(format_page(text, args.command_line, stamp), encoding="utf-8")
+        from ..present.output import write_file
+        write_file(path, format_page(text, args.command_line, stamp))
         print(f"\nWrote {path}")
     return EXIT_OK
 
@@ -597,9 +609,8 @@ def cmd_play(args: argparse.Namespace) -> int:
                 print(f"  ! {exc}")
 
     def save(text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w" if overwrite else "x", encoding="utf-8") as stream:
-            stream.write(text)
+        from ..present.output import write_file
+        write_file(path, text, overwrite)
 
     try:
         record = play.run(game, decide)
@@ -820,7 +831,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # stdout is a closed pipe or a full device (/dev/full)
         silence_stdout()
         if not isinstance(exc, BrokenPipeError):
-            _err(f"error: cannot write the output: {os_error_line(exc)[7:]}")
+            _err(f"error: cannot write the output (stdout): {cause(exc)}")
             return code or EXIT_RUNTIME
     return code
 
@@ -852,7 +863,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         silence_stdout()
         return EXIT_OK
     except OSError as exc:  # disk full, read-only, file-size limit, name too long, ...
-        if exc.filename is None:
-            silence_stdout()  # most likely stdout itself: do not fail again at exit
-        _err(os_error_line(exc))
+        if exc.filename is None and not _stdout_works():
+            _err(f"error: cannot write the output (stdout): {cause(exc)}")
+        else:
+            _err(os_error_line(exc))
         return EXIT_RUNTIME
+
+
+def _stdout_works() -> bool:
+    """False (and stdout silenced, so that the exit cannot fail again) if stdout fails.
+    Tried with a real write: after a failed write the buffer may be empty."""
+    try:
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except OSError:
+        silence_stdout()
+        return False
+    return True

@@ -42,11 +42,14 @@ _HINTS = {
 }
 
 
+def cause(exc: OSError) -> str:
+    """The likely cause of a file-system error, in words."""
+    return _HINTS.get(exc.errno or 0) or exc.strerror or str(exc)
+
+
 def os_error_line(exc: OSError) -> str:
     """One line for a file-system error, naming the file and the likely cause."""
-    what = _HINTS.get(exc.errno or 0) or exc.strerror or str(exc)
-    name = exc.filename
-    return f"error: {name}: {what}" if name else f"error: {what}"
+    return f"error: {exc.filename}: {cause(exc)}" if exc.filename else f"error: {cause(exc)}"
 
 
 def silence_stdout() -> None:

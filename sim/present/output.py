@@ -7,6 +7,7 @@ scenario text are sanitised so that no file lands outside its folder.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import errno
@@ -267,6 +268,39 @@ def check_free(target: Path, force: bool) -> None:
     if manifest_file.is_symlink() or not manifest_file.is_file():
         raise UsageError(f"refusing to replace {target} even with --force: it is not a "
                          "results folder written by this tool (no manifest.json)")
+
+
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """Give an OSError raised while writing through a stream (which carries no file name:
+    a full disk, a file-size limit) the name of the file it was writing."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
+def write_file(path: Path, text: str, overwrite: bool = True) -> None:
+    """Write a single file whole or not at all: into a hidden temporary file beside it,
+    then renamed over it. A full disk or a file-size limit leaves no half-written file.
+    Without ``overwrite`` an existing file is an error (FileExistsError)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            os.link(temp, path)  # fails if the name is taken meanwhile
+            os.unlink(temp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def csv_header(model: Model) -> list[str]:
