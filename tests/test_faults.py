@@ -401,3 +401,61 @@ def test_workers_are_capped_and_the_cli_says_so(tmp_path, capsys):
     assert f"capped to {runner.max_workers()}" in capsys.readouterr().err
     assert json.loads((out / "manifest.json").read_text())["workers"] == runner.max_workers()
     assert runner.worker_count(1000) == runner.max_workers() and runner.worker_count(3) == 3
+
+
+# -- guarded readers -----------------------------------------------------------------------------
+
+def test_aliases_repeating_a_long_text_are_bounded():
+    """A text reused through aliases is bounded by what it expands to, not only by the
+    number of values (1.5 MB x 1,000 aliases gave a 1.5 GB report)."""
+    from sim.spec.yamlsrc import MAX_EXPANDED_CHARS, parse_text
+    long = "x" * 100_000
+    text = f"a: &t {long}\nb: [" + ", ".join(["*t"] * 100) + "]\n"
+    assert len(text) < 200_000 < MAX_EXPANDED_CHARS < 100 * len(long)
+    src, problems = parse_text(text, "big.yaml")
+    assert src is None and len(problems) == 1
+    assert "expands to more than" in problems[0].message and problems[0].line == 1  # the text
+
+
+@pytest.mark.parametrize(("yaml_text", "line", "path", "tag"), [
+    ("a: 1\nb: !foo {x: 1}\n", 2, "b", "!foo"),
+    ("a: !bar [1, 2]\n", 1, "a", "!bar"),
+    ("a:\n  b: !!set {x: null}\n", 2, "a.b", "tag:yaml.org,2002:set"),
+    ("a: !!omap [{x: 1}]\n", 1, "a", "tag:yaml.org,2002:omap"),
+])
+def test_tags_on_mappings_and_lists_are_refused_and_located(yaml_text, line, path, tag):
+    """A tag on a mapping or a list is refused like one on a value, with its place
+    (it used to be ignored silently)."""
+    from sim.spec.yamlsrc import parse_text
+    _, problems = parse_text(yaml_text, "t.yaml")
+    assert [(p.line, p.path) for p in problems] == [(line, path)]
+    assert f"YAML tags such as {tag!r} are not allowed" in problems[0].message
+
+
+def _game():
+    from sim.analyses import play
+    return play.Game(MODEL, "blue", 1, 0, 30)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge-key", "folder"])
+def test_play_moves_uses_the_guarded_reader(tmp_path, kind):
+    """play --moves refuses at once what the scenario reader refuses: a FIFO (it used to
+    hang), a device such as /dev/zero (it used to exhaust memory), a folder; a 5,000-digit
+    decision number is a clear error, not a traceback."""
+    from sim.analyses import play
+    from sim.errors import UsageError
+    path = tmp_path / "moves.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "folder":
+        path = tmp_path
+    else:
+        path.write_text("? " + "9" * 5000 + "\n: {strikes_authorised: false}\n")
+    with time_limit(10), pytest.raises((UsageError, play.MoveError)) as info:
+        play.load_moves(path, _game())
+    message = str(info.value)
+    assert str(path) in message
+    assert ("not a regular file" in message or "a folder" in message
+            or "does not exist" in message)

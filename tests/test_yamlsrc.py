@@ -157,11 +157,11 @@ def test_unreadable_value_is_reported():
 
 
 def test_python_tags_are_never_constructed():
-    """Python object tags do not run: a tagged sequence is read as a plain list."""
+    """Python object tags do not run: a tagged sequence is refused (located), not built."""
     src, problems = parse("a: !!python/object/apply:os.system [echo hacked]\n")
-    assert problems == []
-    assert src is not None
-    assert src.data == {"a": ["echo hacked"]}
+    assert [(p.line, p.path) for p in problems] == [(1, "a")]
+    assert "are not allowed" in problems[0].message
+    assert src is not None and src.data == {"a": None}
     src, problems = parse("a: !!python/name:os.system ''\n")
     assert len(problems) == 1
     assert problems[0].line == 1

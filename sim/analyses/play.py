@@ -34,7 +34,7 @@ from ..run.engine import Plan
 from ..run.record import Record
 from ..spec import expr as ex
 from ..spec.model import Lever, Model
-from ..spec.yamlsrc import parse_text
+from ..spec.yamlsrc import EMPTY, read_file
 from .moves import (
     FACILITATOR,
     Injection,
@@ -321,14 +321,11 @@ def load_moves(path: str | Path, game: Game) -> dict[int, dict[str, Value]]:
     in ``game.scripted`` and played at their decision, in file order. Every move is checked
     now, so a bad file fails before the game starts."""
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{name}: cannot read moves file: "
-                         f"{getattr(exc, 'strerror', None) or exc}") from None
-    if not text.strip():
+    # The scenario reader's guards: regular files only (a FIFO would hang, /dev/zero
+    # exhaust memory), a bounded read, the size and alias limits.
+    src, problems = read_file(path)
+    if src is None and [p.message for p in problems] == [EMPTY]:
         return {}
-    src, problems = parse_text(text, name)
     if problems or src is None:
         raise UsageError("; ".join(str(p) for p in problems) or f"{name}: unreadable")
     data = src.data
@@ -350,7 +347,7 @@ def load_moves(path: str | Path, game: Game) -> dict[int, dict[str, Value]]:
                          for index, items in scripted.items()}
     elif isinstance(data, dict):
         for key, settings in data.items():
-            if not re.fullmatch(r"\d+", key) or int(key) >= len(game.days):
+            if not re.fullmatch(r"\d{1,9}", key) or int(key) >= len(game.days):
                 raise fail(key, f"decision '{key}' does not exist (decisions are numbered "
                                 f"0 to {len(game.days) - 1})")
             entries.append((key, int(key), settings))

@@ -6,8 +6,10 @@ object tags) and then builds the values itself so that it can
 * report duplicate keys (PyYAML silently keeps the last one),
 * keep every mapping key as the string the author typed (YAML 1.1 would turn ``on:`` or
   ``no:`` into booleans, which silently breaks ``rules.x.on``),
-* bound nesting depth and the number of values produced, so alias bombs
-  ("billion laughs") and hostile nesting fail fast with a clear message, and
+* bound nesting depth, the number of values produced and the text they expand to, so
+  alias bombs ("billion laughs") and hostile nesting fail fast with a clear message,
+* refuse YAML tags (``!foo``, ``!!set``, ``!!omap``) on mappings and lists as on values,
+  located, and
 * record the line of every value under its YAML path (``rules.retaliate.delay.mean``).
 """
 
@@ -27,6 +29,11 @@ from ..errors import Problem
 MAX_FILE_BYTES = 2_000_000
 MAX_DEPTH = 40
 MAX_VALUES = 100_000
+# Aliases can repeat a long text: bound what the values expand to, not only their count
+# (a 1.5 MB text repeated 1,000 times would be 1.5 GB in memory and in every report).
+MAX_EXPANDED_CHARS = 2 * MAX_FILE_BYTES
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+EMPTY = "the file is empty; expected a scenario mapping"
 
 
 @dataclass
@@ -126,6 +133,7 @@ class _Builder:
         self.lines: dict[str, int] = {}
         self.problems: list[Problem] = []
         self.count = 0
+        self.chars = 0
 
     def build(self, node: yaml.Node, path: str, depth: int) -> Any:
         line = node.start_mark.line + 1
@@ -136,6 +144,12 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise _TooBig(line, f"nesting deeper than {MAX_DEPTH} levels")
         self.lines.setdefault(path, line)
+        if isinstance(node, yaml.ScalarNode):
+            self._grow(len(node.value), line)
+        elif node.tag not in _PLAIN_TAGS:
+            self.problems.append(Problem(self.file, line, path, f"YAML tags such as "
+                                         f"{node.tag!r} are not allowed; remove the tag"))
+            return None
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -144,6 +158,7 @@ class _Builder:
                                                  "mapping keys must be plain names"))
                     continue
                 key = str(key_node.value)
+                self._grow(len(key), key_node.start_mark.line + 1)
                 sub = join(path, key)
                 if key in out:
                     first = self.lines.get(sub, 0)
@@ -168,6 +183,12 @@ class _Builder:
                                          f"cannot read value {str(node.value)[:40]!r}: {why}"))
             return None
 
+    def _grow(self, chars: int, line: int) -> None:
+        self.chars += chars
+        if self.chars > MAX_EXPANDED_CHARS:
+            raise _TooBig(line, f"the file expands to more than {MAX_EXPANDED_CHARS:,} "
+                                "characters of text (are aliases repeating a long text?)")
+
 
 def parse_text(text: str, file: str) -> tuple[Source | None, list[Problem]]:
     """Parse YAML text; return the Source (None if unreadable) and the problems found."""
@@ -183,7 +204,7 @@ def parse_text(text: str, file: str) -> tuple[Source | None, list[Problem]]:
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, [Problem(file, 1, "", "the file is empty; expected a scenario mapping")]
+            return None, [Problem(file, 1, "", EMPTY)]
         builder = _Builder(loader, file)
         data = builder.build(node, "", 0)
         return Source(file, data, builder.lines), builder.problems
