@@ -103,6 +103,43 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_INPUT if bad else EXIT_OK
 
 
+# -- schema, new ---------------------------------------------------------------------------
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the scenario format, or write it to --out."""
+    import json
+
+    from ..spec.schema import scenario_schema
+    text = json.dumps(scenario_schema(), indent=2) + "\n"
+    if args.out is None:
+        print(text, end="")
+        return EXIT_OK
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"Wrote {args.out}. To use it in an editor, see docs/scenario-format.md, "
+          "section 12.")
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Write a small, valid, commented scenario to start from (and the schema beside it)."""
+    import json
+
+    from ..spec.schema import scenario_schema
+    from ..spec.template import SCHEMA_FILE, new_scenario
+    text = new_scenario(Path(args.name).name)
+    path = Path(args.name if args.name.endswith((".yaml", ".yml")) else f"{args.name}.yaml")
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} already exists; choose another name or add --force")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    schema = path.parent / SCHEMA_FILE
+    wrote = [str(path)]
+    if not schema.exists():
+        schema.write_text(json.dumps(scenario_schema(), indent=2) + "\n", encoding="utf-8")
+        wrote.append(f"{schema} (for editor completion)")
+    print(f"Wrote {' and '.join(wrote)}.\nNext: python -m sim validate {path}")
+    return EXIT_OK
+
+
 # -- run ---------------------------------------------------------------------------------
 def _widest_half_width(agg: Any) -> float:
     """The largest 95% half-width among the probabilities a run reports."""
@@ -653,6 +690,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check scenario files and report every problem")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("new", help="write a small, valid, commented scenario to start from")
+    p.add_argument("name", metavar="NAME", help="file to write: NAME.yaml (or NAME if it "
+                                                "ends in .yaml)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("schema", help="the JSON Schema of the scenario format (for editors)")
+    p.add_argument("--out", "-o", metavar="FILE", help="write it here instead of printing it")
+    p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("run", help="run a scenario and write a results folder")
     p.add_argument("scenario", metavar="SCENARIO")
