@@ -105,3 +105,29 @@ def test_documents_escape_notes_and_carry_the_replay(teaching):
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; talks" in page
     assert page.count("data:image/png;base64,") == 1
     assert "Your crisis against the simulated ones" in page
+
+
+def test_role_briefs_list_levers_decisions_and_what_stays_hidden():
+    """A brief per actor: levers with when they can be set, decisions with citations,
+    covert actions of others, the cited sources; scenario text escaped."""
+    from sim.present import briefs
+    from sim.spec.loader import load_text
+    covert = load_text((ROOT / "tests" / "game_covert.yaml").read_text(encoding="utf-8"),
+                       "c.yaml")
+    red = briefs.role_brief(covert, "red")
+    assert [lv.id for lv, _ in red.levers] == ["red_mobilised"]
+    assert [a.id for a, _ in red.decisions] == ["red_escalates", "talks_succeed"]
+    assert [a.id for a in red.unseen] == ["deep_strike"]
+    assert briefs.role_brief(covert, "blue").levers[1][1] == "at the first turn only"
+    assert red.sources == (("toy", "Teaching assumption: round numbers chosen so that "
+                                   "effects are visible in class."),)
+    page = briefs.briefs_page(covert, ["blue", "red"], 30)
+    assert page.count('<article class="brief"') == 2
+    assert "Each turn covers 30 simulated days" in page
+    assert "What you will not learn of</h2><p>deep strike (Blue)" in page
+    text = briefs.brief_markdown(covert, "red", 30)
+    assert "- `red_mobilised` = false (on/off; any turn)" in text
+    atacms = load(ROOT / "scenarios" / "atacms.yaml")
+    us = briefs.role_brief(atacms, "us")
+    assert briefs.cites(us.levers[0][0].source) == "[reuters_atacms] [ap_atacms] [nyt_atacms]"
+    assert "reuters_atacms" in dict(us.sources)
