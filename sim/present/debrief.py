@@ -96,6 +96,13 @@ def verdict(game: CrisisGame, debrief: Debrief) -> list[str]:
     return lines
 
 
+def path_rows(game: CrisisGame) -> list[tuple[float, str, int, str]]:
+    """The game's path: (day, date, rung index, rung name) at the start and every change."""
+    model = game.model
+    return [(day, model.date_of(day).isoformat(), rung, model.rungs[rung].name)
+            for day, rung in game.record().rung_path]
+
+
 def _change(d: Difference) -> str:
     if not math.isfinite(d.diff):
         return "n/a"
@@ -142,6 +149,8 @@ def to_markdown(game: CrisisGame, debrief: Debrief, moves_file: str = "MOVES.yam
     out += ["| Turn | Moves | Risk before | Risk after | Change |", "|---|---|---|---|---|"]
     out += [f"| {t}{' **(turning point)**' if tp else ''} | {m} | {b} | {a} | {c} |"
             for t, m, b, a, c, tp in risk_rows(game, debrief)]
+    out += ["", "## The path", "", "| Day | Date | Rung |", "|---:|---|---|"]
+    out += [f"| {day:.2f} | {date} | {name} |" for day, date, _, name in path_rows(game)]
     out += ["", "## Transcript", ""]
     for text in transcript(game):
         out += [f"### {text.heading}", ""] + [f"- {m}" for m in text.moves] + [""]
@@ -190,18 +199,33 @@ def body_html(game: CrisisGame, debrief: Debrief, images: Mapping[str, bytes],
         f'<section id="turning"><h2>Turning points</h2><p>The model\'s risk of reaching '
         f"'{_e(top)}' or higher by the horizon, from {debrief.continuations} continuations "
         "of the game's state just before and just after each turn's moves (95% intervals; "
-        "the change is paired).</p><ol>"
-        + "".join(f"<li>{_e(s.split('. ', 1)[-1])}</li>"
-                  for s in turning_sentences(game, debrief)) + "</ol>"
+        "the change is paired).</p>" + _turning_html(game, debrief) +
         "<table><thead><tr><th>Turn</th><th>Moves</th><th class=\"num\">Risk before</th>"
         "<th class=\"num\">Risk after</th><th class=\"num\">Change</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></section>"
-        f'<section id="transcript" class="transcript"><h2>Transcript</h2>'
+        + _path_html(game) +
+        '<section id="transcript" class="transcript"><h2>Transcript</h2>'
         + _transcript_html(transcript(game)) + "</section>"
         f'<section id="replay"><h2>Replay</h2><p>Save the block below as '
         f"<code>{_e(moves_file)}</code> and run <code>"
         f"{_e(replay_command(model, game.setup, moves_file))}</code>.</p>"
         f"<pre>{_e(moves_yaml(game, moves_file))}</pre></section>")
+
+
+def _turning_html(game: CrisisGame, debrief: Debrief) -> str:
+    sentences = turning_sentences(game, debrief)
+    if not debrief.turning:
+        return f"<p>{_e(sentences[0])}</p>"
+    return "<ol>" + "".join(f"<li>{_e(s.split('. ', 1)[-1])}</li>" for s in sentences) + "</ol>"
+
+
+def _path_html(game: CrisisGame) -> str:
+    rows = "".join(f'<tr data-day="{day!r}" data-rung="{rung}"><td class="num">{day:.2f}</td>'
+                   f"<td>{_e(date)}</td><td>{_e(name)}</td></tr>"
+                   for day, date, rung, name in path_rows(game))
+    return ('<section id="path"><h2>The path</h2><p>The rung at the start and at every '
+            "change.</p><table><thead><tr><th class='num'>Day</th><th>Date</th><th>Rung</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table></section>")
 
 
 def _transcript_html(texts: Sequence[TurnText]) -> str:
