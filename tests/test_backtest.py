@@ -202,6 +202,20 @@ def _scenario_of(events: str) -> str:
     return events.replace("events/", "")
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios" / "history").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_history_scenarios_validate_without_warnings_and_have_events(path: Path):
+    """Every number of a historical case is sourced and dated by its information cutoff."""
+    from sim.spec.loader import check_file
+    from sim.spec.events import events_path
+    model, problems, warnings = check_file(path)
+    assert problems == [] and warnings == []
+    assert model is not None and model.information_cutoff == model.start
+    assert {key for key, _ in model.sources} == {key for key, _ in model.source_dates}
+    assert events_path(path).is_file()
+    assert path.with_suffix(".md").is_file()
+
+
 @pytest.mark.parametrize("events", LIBRARY)
 def test_every_shipped_events_file_is_valid(events: str):
     from sim.spec.loader import load

@@ -54,6 +54,16 @@ PINS = [
         "a472872f1396c09eb5657b5ca388377e6e02ddf6dae8811e285349e373739c46"),
     Pin("teaching.yaml", "base", 300, 7,
         "edaa5dc0616025423c271106bae15b085b9c223a8da3c516cbac7d57ea0fb41b"),
+    Pin("history/cuba1962.yaml", "base", 300, 7,
+        "a52fcb5d27e8fa0b2aac9ad63266cb82b0ec6116091d7159e0fea31e5d8d804a"),
+    Pin("history/cuba1962.yaml", "jupiters_on_the_table", 300, 7,
+        "1d891d85d6fbf4065bb50a611d609c8e4a3dda65d29eb22e1296f395f8674258"),
+    Pin("history/october1973.yaml", "base", 300, 7,
+        "e5a22d475f3d15aa0ca390f30c822cd0fdced76099376cd5d4f2a301270312f2"),
+    Pin("history/kargil1999.yaml", "base", 300, 7,
+        "0ac7ca4b2e4e4018fe7425b222d709cea237806aa68b1ff3e46691ec6bfb6fd3"),
+    Pin("history/kargil1999.yaml", "cross_loc", 300, 7,
+        "ee253771b6f241d5fc61458f640650e845120157047e392cf092c916609ccc5f"),
     Pin("teaching.yaml", "no_strikes", 300, 7,
         "3d0a8c947674c337e1f0ed5afdc0531bbf97c121a060633aea88cee9ef85cb49"),
     Pin("teaching.yaml", "talks_and_restraint", 300, 7,
@@ -82,8 +92,9 @@ def test_replications_are_byte_identical(pin: Pin, tmp_path: Path, capsys):
 
 def test_every_shipped_scenario_and_variant_is_pinned():
     pinned = {(p.scenario, p.variant) for p in PINS}
-    for path in sorted(SCENARIOS.glob("*.yaml")):
+    for path in sorted([*SCENARIOS.glob("*.yaml"), *SCENARIOS.glob("history/*.yaml")]):
         model = load(path)
+        name = path.relative_to(SCENARIOS).as_posix()
         for variant in ["base", *(v.id for v in model.variants)]:
-            assert (path.name, variant) in pinned, (
-                f"add a Pin row for {path.name} variant {variant} to {__file__}")
+            assert (name, variant) in pinned, (
+                f"add a Pin row for {name} variant {variant} to {__file__}")

@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..analyses.backtest import Case, Pooled, Scored, real_path
+from .backtest_tables import crises
 from .plots import (
     BODY_PT,
     INK,
@@ -78,9 +79,9 @@ def _fan(ax: Axes, case: Case) -> None:
                  fontsize=BODY_PT, color=INK)
     ax.legend([Patch(color=FAN[0]), Patch(color=FAN[1]), Line2D([], [], color=FAN[2], lw=2.2),
                Line2D([], [], color=REAL, lw=3.2, marker="o")],
-              ["90% of runs", "middle half of runs", "median run", "what happened"],
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-              fontsize=SMALL_PT, borderaxespad=0)
+              ["90% of runs", "middle half", "median run", "history"],
+              loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False,
+              fontsize=SMALL_PT, borderaxespad=0, ncols=4)
 
 
 def _curve_items(case: Case) -> list[Scored]:
@@ -100,35 +101,33 @@ def _passage(ax: Axes, case: Case) -> None:
         colour = OKABE_ITO[k % len(OKABE_ITO)]
         curve = s.forecast.cumulative * 100
         x = _x(fc.start, len(curve))
-        name = _label(s.forecast.name, 30)
+        name = textwrap.shorten(s.forecast.name, 32, placeholder="\N{HORIZONTAL ELLIPSIS}")
         if not s.event.happened:
             ax.plot(x, curve, color=colour, linewidth=2.2, linestyle=(0, (4, 2)),
-                    label=_label(f"{s.forecast.name} (did not happen)", 30))
+                    label=f"{name} (did not happen)")
             continue
-        ax.plot(x, curve, color=colour, linewidth=2.8, label=name)
+        timing = ("never in the model" if s.timing is None
+                  else f"{s.timing.percentile:.2f}"
+                  + (f" ({s.timing.flag.upper()})" if s.timing.flag else ""))
+        ax.plot(x, curve, color=colour, linewidth=2.8, label=f"{name}: {timing}")
         if s.event.day is not None:
             day = min(s.event.day, len(curve) - 1)
             ax.plot(_date_num(fc.start, day), curve[day], "o", color=colour, markersize=11,
                     markeredgecolor=REAL, markeredgewidth=1.8, zorder=6)
-            label = ("never in the model" if s.timing is None
-                     else f"{s.timing.percentile:.2f}" + (" !" if s.timing.flag else ""))
-            ax.annotate(label, (_date_num(fc.start, day), curve[day]), xytext=(8, 6),
-                        textcoords="offset points", fontsize=SMALL_PT, color=INK,
-                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                              "alpha": 0.8})
     x = _x(fc.start, int(fc.horizon) + 1)
     ax.set_xlim(float(x[0]), float(x[-1]))
     ax.set_ylim(0, 101)
     date_axis(ax)
     style_axes(ax, grid_axis="y")
     percent_axis(ax, "y")
-    ax.set_ylabel("Runs in which it had\nhappened by then", fontsize=SMALL_PT, color=INK)
-    ax.set_title("Outcomes by date; dots: history (label: timing percentile, ! outside "
-                 "90%)", loc="left",
+    ax.set_ylabel("Share of runs", fontsize=SMALL_PT, color=INK)
+    ax.set_title("Outcomes: share of runs by date · dots: real dates · legend: timing",
+                 loc="left",
                  fontsize=BODY_PT, color=INK)
     if items:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                  fontsize=SMALL_PT, borderaxespad=0)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.figure.legend(handles, labels, loc="outside lower center", frameon=False,
+                         fontsize=SMALL_PT, ncols=2)
     else:
         ax.text(0.5, 0.5, "No judged outcome happened or was likely (5% or more)",
                 transform=ax.transAxes, ha="center", fontsize=BODY_PT, color=MUTED)
@@ -142,10 +141,10 @@ def case_figure(case: Case) -> Figure:
     fig = new_figure(
         f"Backtest: {fc.title}",
         f"{fc.runs:,} simulated runs · mean Brier {sk.mean_brier:.3f} over {sk.n} outcomes "
-        f"· skill vs 50% {sk.skill_half:+.2f}, vs the base rate {base} · "
-        "a teaching model, not a forecast",
+        f"· skill vs 50% {sk.skill_half:+.2f}, vs the base rate {base} · timing: the "
+        "real date's percentile among runs where it happened (EARLY < 0.05, LATE > 0.95)",
         question="Did history run inside the model's fan, and when did each outcome come?",
-        height_px=1200)
+        height_px=1400)
     top, bottom = fig.subplots(2, 1, height_ratios=(1.3, 1.0))
     _fan(top, case)
     _passage(bottom, case)
@@ -156,7 +155,8 @@ def reliability_figure(pooled: Pooled) -> Figure:
     """Pooled reliability diagram: forecast probability against the share that happened."""
     n, k = pooled.skill.n, len(pooled.cases)
     fig = new_figure(
-        "Backtests pooled: reliability", f"{n} outcomes from {k} crisis(es) · whiskers: 95% "
+        "Backtests pooled: reliability", f"{n} outcomes from {crises(k)} · ticks at top "
+        "(happened) and bottom (did not): each outcome at its forecast · whiskers: 95% "
         "Wilson intervals, too narrow because outcomes of one crisis are not independent · "
         "few cases: a check for gross over- or under-confidence, not a calibration",
         question="When the model said X%, did about X% of those things happen?")
@@ -170,7 +170,7 @@ def reliability_figure(pooled: Pooled) -> Figure:
         jitter = rng.uniform(-2.5, 2.5, len(p))
         ax.plot(p, np.where(o > 0, 103, -3) + jitter * 0.4, "|", markersize=16,
                 markeredgewidth=2.4, color=OKABE_ITO[c % len(OKABE_ITO)],
-                label=f"{case.forecasts.scenario} (ticks: each outcome, at its forecast)")
+                label=case.forecasts.scenario)
     for b in pooled.bins:
         if b.n == 0:
             continue

@@ -12,6 +12,11 @@ from .report import format_estimate
 from .tables import grid
 
 
+def crises(k: int) -> str:
+    """'1 crisis', '4 crises'."""
+    return f"{k} crisis" if k == 1 else f"{k} crises"
+
+
 def _date(start: dt.date, day: int) -> str:
     when = start + dt.timedelta(days=day)
     return f"{when.day} {when:%b %Y}"
@@ -126,7 +131,7 @@ def pooled_table(pooled: Pooled) -> str:
         grid(["Model said", "Outcomes", "Mean forecast", "Share that happened [95%]"], bins),
         "",
         *textwrap.wrap(
-            f"How far to trust this: {n} outcomes from {k} crisis(es). Outcomes of one crisis "
+            f"How far to trust this: {n} outcomes from {crises(k)}. Outcomes of one crisis "
             "are not independent (one decision settles several), so the real evidence is "
             "closer to the number of crises than to the number of outcomes. The intervals "
             "of the reliability bins are wide for that reason and are still too narrow, "
