@@ -124,7 +124,7 @@ def pooled_table(pooled: Pooled) -> str:
              "" if b.n == 0 else format_estimate(b.observed)] for b in pooled.bins]
     n, k = pooled.skill.n, len(pooled.cases)
     return "\n".join([
-        f"All {k} case(s) together", "", table, "",
+        ("One case" if k == 1 else f"All {k} cases together"), "", table, "",
         *skill_lines(pooled.skill, "outcomes from all cases"),
         f"Timing: {pooled.flagged} of {pooled.timed} real dates outside the central "
         f"{CENTRAL:.0%}.", "",
