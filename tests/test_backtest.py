@@ -206,8 +206,8 @@ def _scenario_of(events: str) -> str:
                          ids=lambda p: p.name)
 def test_history_scenarios_validate_without_warnings_and_have_events(path: Path):
     """Every number of a historical case is sourced and dated by its information cutoff."""
-    from sim.spec.loader import check_file
     from sim.spec.events import events_path
+    from sim.spec.loader import check_file
     model, problems, warnings = check_file(path)
     assert problems == [] and warnings == []
     assert model is not None and model.information_cutoff == model.start

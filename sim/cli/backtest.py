@@ -81,7 +81,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """Score every input, print the tables, write the results folder."""
     from ..analyses import backtest as bt
     from ..present.backtest_tables import case_table, pooled_table
-    from ..present.output import staged_folder, unused_path, versions, write_json
+    from ..present.output import staged_folder, versions, write_json
     if args.events and len(args.inputs) > 1:
         raise UsageError("--events names one events file: give one scenario with it, or "
                          "leave it out to use each scenario's events/NAME.yaml")
@@ -90,8 +90,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     pooled = bt.pool(cases)
     texts = [case_table(case) for case in cases] + [pooled_table(pooled)]
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = Path(args.out) if args.out else unused_path(RESULTS, f"backtest-{stamp}")
-    with staged_folder(target, args.force) as stage:
+    target, unique = ((Path(args.out), False) if args.out
+                      else (RESULTS / f"backtest-{stamp}", True))
+    with staged_folder(target, args.force, unique) as stage:
         write_json(stage.path / "backtest.json",
                    {"command": args.command_line,
                     "cases": [bt.case_dict(c, j) for c, j in scored],
@@ -104,7 +105,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                    {"status": "complete", "kind": "backtest", "command": args.command_line,
                     "cases": [j._asdict() for _, j in scored], "versions": versions(),
                     "finished": dt.datetime.now().isoformat(timespec="seconds")})
-        target = stage.target
+    target = stage.target
     rule = "\n" + "=" * 92 + "\n"
     print(rule.join(texts))
     print(f"\nResults: {target}  (backtest.json, report.html"
