@@ -141,7 +141,7 @@ def case_figure(case: Case) -> Figure:
     fig = new_figure(
         f"Backtest: {fc.title}",
         f"{fc.runs:,} simulated runs · mean Brier {sk.mean_brier:.3f} over {sk.n} outcomes "
-        f"· skill vs 50% {sk.skill_half:+.2f}, vs the base rate {base} · timing: the "
+        f"· skill vs 50% {sk.skill_half:+.2f}, vs the base rate {base}\ntiming: the "
         "real date's percentile among runs where it happened (EARLY < 0.05, LATE > 0.95)",
         question="Did history run inside the model's fan, and when did each outcome come?",
         height_px=1400)
