@@ -161,11 +161,20 @@ def test_sigterm_keeps_finished_runs_like_ctrl_c(tmp_path):
 
 
 def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc; scanned if /children is missing)."""
     try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
-        return []
-    return [int(c) for c in text.split()]
+        pass
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 # -- model errors at run time ------------------------------------------------------------------
@@ -459,3 +468,106 @@ def test_play_moves_uses_the_guarded_reader(tmp_path, kind):
     assert str(path) in message
     assert ("not a regular file" in message or "a folder" in message
             or "does not exist" in message)
+
+
+# -- story: streamed paths, bounded searches ----------------------------------------------------
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_paths_are_tallied_in_chunks_exactly_as_from_every_record(workers):
+    """story --paths folds runs chunk by chunk (memory flat, parallel): the same paths and
+    counts as from the full list of records."""
+    from sim.analyses.story import common_paths, stood_on_before, tally_paths
+    plan = Plan(MODEL)
+    records = [plan.run(4, i) for i in range(700)]
+    tally, stop = tally_paths(MODEL, 700, 4, workers)
+    assert stop is None and tally.runs == 700
+    for rung in MODEL.rungs:
+        if rung.index != MODEL.initial_rung:
+            assert tally.common(rung.id) == common_paths(MODEL, records, rung.id)
+            assert tally.stood_on_before(rung.id) == stood_on_before(MODEL, records, rung.id)
+    assert not hasattr(tally, "records")
+
+
+def test_story_paths_ctrl_c_shows_what_was_read(capsys, monkeypatch):
+    """Ctrl-C during story --paths prints the paths of the runs read so far, exit 130."""
+    _interrupt_after(monkeypatch, 400)
+    assert main(["story", str(TEACHING), "--paths", "5000", "--workers", "1"]) == 130
+    captured = capsys.readouterr()
+    assert "of 400 runs" in captured.out
+    assert "Kept the paths of 400 of 5000 runs (shown)" in captured.err
+
+
+def test_story_where_that_never_matches_is_bounded_and_shows_progress(capsys, monkeypatch):
+    """A --where that never matches searches at most --search runs, with progress, and
+    says how to search further."""
+    from sim.cli import commands
+    seen = []
+
+    def progress(enabled, label):
+        return (lambda done, total: seen.append((done, total))), lambda: None
+    monkeypatch.setattr(commands, "_progress", progress)
+    assert main(["story", str(TEACHING), "--where", "peak < settlement", "--search",
+                 "1200"]) == 1
+    err = capsys.readouterr().err
+    assert "no replication among 0..1199 meets: peak < settlement" in err
+    assert seen == [(0, 1200), (500, 1200), (1000, 1200)]
+
+
+def test_story_where_ctrl_c_keeps_the_stories_found(tmp_path, capsys, monkeypatch):
+    """Ctrl-C during a --where search stops it (exit 130); stories found are kept."""
+    from sim.cli import commands
+
+    def progress(enabled, label):
+        def update(done, total):
+            if done >= 1000:
+                raise KeyboardInterrupt
+        return update, lambda: None
+    monkeypatch.setattr(commands, "_progress", progress)
+    page = tmp_path / "s.html"
+    assert main(["story", str(TEACHING), "--where", "peak >= deep_strikes", "--count",
+                 "100000", "--html", str(page)]) == 130
+    captured = capsys.readouterr()
+    assert "Stopped: interrupted (Ctrl-C)" in captured.err and "stories found" in captured.err
+    assert captured.out.count("== ") > 0 and page.exists()
+
+
+def test_story_paths_is_capped(capsys):
+    """--paths beyond the cap is refused by the parser (exit 2)."""
+    assert main(["story", str(TEACHING), "--paths", "3000000"]) == 2
+    assert "must be at most 2,000,000" in capsys.readouterr().err
+
+
+# -- figures and calendars ----------------------------------------------------------------------
+
+def test_a_very_long_title_is_cut_in_figures_not_fatal(tmp_path):
+    """A 1,260-character title used to make the layout unsolvable after the runs (losing
+    them): figures keep two lines of it, ending in an ellipsis."""
+    from sim.api import simulate
+    from sim.present.plots import figures, png_bytes
+    long_title = ("A very long title " * 70).strip()
+    text = TEACHING.read_text(encoding="utf-8").replace(
+        'title: "Teaching example: a border crisis between Blue and Red"',
+        f'title: "{long_title}"')
+    path = tmp_path / "long.yaml"
+    path.write_text(text)
+    res = simulate(path, runs=200, seed=1)
+    assert res.model.title == long_title
+    for name, fig in figures(res.summary, res.model).items():
+        assert png_bytes(fig).startswith(b"\x89PNG"), name
+        header = [t.get_text() for t in fig.texts if "A very long" in t.get_text()]
+        assert header and header[0].count("\n") == 1
+        assert header[0].endswith("\N{HORIZONTAL ELLIPSIS}")
+
+
+def test_a_horizon_past_the_last_calendar_date_is_refused_at_load():
+    """A start near year 9999 whose horizon leaves the calendar is refused at load (it
+    used to validate, run, then crash while plotting); ending on 9999-12-31 is fine."""
+    from sim.errors import ScenarioError
+    text = TEACHING.read_text(encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"'scenario.horizon_days' the horizon ends after "
+                                            r"the last calendar date \(9999-12-31\): at "
+                                            r"most 213 days from 9999-06-01 \(got 300\)"):
+        load_text(text.replace("start: 2025-01-01", "start: 9999-06-01")
+                  .replace("horizon_days: 90", "horizon_days: 300"), "late.yaml")
+    assert load_text(text.replace("start: 2025-01-01", "start: 9999-01-01")
+                     .replace("horizon_days: 90", "horizon_days: 364")).horizon == 364

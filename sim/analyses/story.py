@@ -9,11 +9,12 @@ import html
 import math
 import string
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..errors import UsageError
+from ..faults import Stop
 from ..run.engine import Plan
 from ..run.record import Record, TraceEvent
 from ..spec import expr as ex
@@ -225,12 +226,16 @@ def final_values(model: Model, record: Record) -> dict[str, Any]:
 
 
 def find(model: Model, seed: int, where: str | None = None, start: int = 0,
-         count: int = 1, limit: int = MAX_SEARCH) -> Iterator[Record]:
-    """Traced replications start, start+1, ... that meet ``where`` (all if None)."""
+         count: int = 1, limit: int = MAX_SEARCH,
+         progress: Callable[[int, int], None] | None = None) -> Iterator[Record]:
+    """Traced replications start, start+1, ... that meet ``where`` (all if None), searching
+    at most ``limit`` replications; ``progress(searched, limit)`` is called every 500."""
     plan = Plan(model)
     condition = compile_where(model, where) if where else None
     found = 0
     for i in range(start, start + limit):
+        if progress is not None and (i - start) % 500 == 0:
+            progress(i - start, limit)
         if condition is None:
             yield plan.run(seed, i, trace=True)
             found += 1
@@ -252,34 +257,112 @@ class Path:
     share: float
 
 
+def _path_to(model: Model, rec: Record, target: int) -> tuple[str, ...]:
+    """The rungs (ids, repeats folded) a replication moved through until it reached
+    ``target`` (at or beyond it: above the start upwards, below the start downwards)."""
+    seq: list[str] = []
+    for _, rung in rec.rung_path:
+        name = model.rungs[rung].id
+        if not seq or seq[-1] != name:
+            seq.append(name)
+        if (rung >= target) if target > model.initial_rung else (rung <= target):
+            break
+    return tuple(seq)
+
+
+class PathTally:
+    """Counts of the rung paths to every rung, folded replication by replication: memory
+    depends on how many different paths occur, not on how many runs are read, and tallies
+    of separate chunks merge (so many runs can be read in parallel, in chunks)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.runs = 0
+        targets = [r.index for r in model.rungs if r.index != model.initial_rung]
+        self.reached: dict[int, int] = dict.fromkeys(targets, 0)
+        self.paths: dict[int, Counter[tuple[str, ...]]] = {t: Counter() for t in targets}
+        self.before: dict[int, Counter[int]] = {t: Counter() for t in targets}
+
+    def add(self, records: Sequence[Record]) -> PathTally:
+        """Fold in replications; returns self."""
+        model = self.model
+        for rec in records:
+            self.runs += 1
+            for target in self.reached:
+                reached = rec.first_reach[target]
+                if reached == float("inf"):
+                    continue
+                self.reached[target] += 1
+                self.paths[target][_path_to(model, rec, target)] += 1
+                self.before[target].update({rung for day, rung in rec.rung_path
+                                            if day <= reached
+                                            and model.initial_rung < rung < target})
+        return self
+
+    def merge(self, other: PathTally) -> None:
+        """Add another tally of the same model (other replications)."""
+        self.runs += other.runs
+        for target in self.reached:
+            self.reached[target] += other.reached[target]
+            self.paths[target].update(other.paths[target])
+            self.before[target].update(other.before[target])
+
+    def common(self, rung_id: str, top: int = 5) -> tuple[int, list[Path]]:
+        """(replications that reached ``rung_id``, their most common paths)."""
+        target = self.model.rung_index(rung_id)
+        n = self.reached[target]
+        return n, [Path(p, c, c / n) for p, c in self.paths[target].most_common(top)]
+
+    def stood_on_before(self, rung_id: str) -> list[tuple[str, int]]:
+        """Of the replications that reached ``rung_id``: how many stood on each other rung
+        (above the start, below the target) before first reaching it, in ladder order."""
+        target = self.model.rung_index(rung_id)
+        counts = self.before[target]
+        return [(self.model.rungs[k].id, counts[k])
+                for k in range(self.model.initial_rung + 1, target)]
+
+
 def common_paths(model: Model, records: list[Record], rung_id: str, top: int = 5
                  ) -> tuple[int, list[Path]]:
     """Most common rung sequences among replications that reached ``rung_id``."""
-    target = model.rung_index(rung_id)
-    hits = [r for r in records if r.first_reach[target] != float("inf")]
-    counter: Counter[tuple[str, ...]] = Counter()
-    for rec in hits:
-        seq: list[str] = []
-        for _, rung in rec.rung_path:
-            name = model.rungs[rung].id
-            if not seq or seq[-1] != name:
-                seq.append(name)
-            if (rung >= target) if target > model.initial_rung else (rung <= target):
-                break
-        counter[tuple(seq)] += 1
-    n = len(hits)
-    return n, [Path(p, c, c / n) for p, c in counter.most_common(top)]
+    return PathTally(model).add(records).common(rung_id, top)
 
 
 def stood_on_before(model: Model, records: list[Record], rung_id: str) -> list[tuple[str, int]]:
     """Of the replications that reached ``rung_id``: how many stood on each other rung
     (above the start, below the target) before first reaching it, in ladder order."""
-    target = model.rung_index(rung_id)
-    counts: Counter[int] = Counter()
-    for rec in records:
-        reached = rec.first_reach[target]
-        if reached == float("inf"):
-            continue
-        counts.update({rung for day, rung in rec.rung_path
-                       if day <= reached and model.initial_rung < rung < target})
-    return [(model.rungs[k].id, counts[k]) for k in range(model.initial_rung + 1, target)]
+    return PathTally(model).add(records).stood_on_before(rung_id)
+
+
+class PathsTask:
+    """The chunk task of :func:`tally_paths`: a PathTally of replications [start, stop)."""
+
+    def __init__(self, model: Model, seed: int) -> None:
+        self.model, self.seed = model, seed
+        self._plan: Plan | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_plan": None}
+
+    def __call__(self, start: int, stop: int) -> PathTally:
+        if self._plan is None:
+            self._plan = Plan(self.model)
+        return PathTally(self.model).add([self._plan.run(self.seed, i)
+                                          for i in range(start, stop)])
+
+
+def tally_paths(model: Model, runs: int, seed: int, workers: int | None = None,
+                progress: Callable[[int, int], None] | None = None
+                ) -> tuple[PathTally, Stop | None]:
+    """The paths of replications 0..runs-1, read in chunks on worker processes (memory
+    does not grow with ``runs``), and why the reading stopped early (or None)."""
+    from ..run import runner
+    tally = PathTally(model)
+
+    def take(part: PathTally) -> bool:
+        tally.merge(part)
+        if progress is not None:
+            progress(tally.runs, runs)
+        return False
+    stop = runner.map_chunks(PathsTask(model, seed), runs, workers, take)
+    return tally, stop

@@ -28,6 +28,7 @@ from .stops import (
 )
 
 DEFAULT_RUNS = 10_000
+MAX_PATH_RUNS = 2_000_000
 RESULTS = Path("results")
 
 
@@ -65,8 +66,8 @@ def _with_progress(args: argparse.Namespace, label: str,
         close()
 
 
-def _count(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least ``minimum``."""
+def _count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -74,6 +75,8 @@ def _count(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum} (got {value})")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,} (got {value:,})")
         return value
     parse.__name__ = f"whole number >= {minimum}"
     return parse
@@ -524,44 +527,64 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 def cmd_story(args: argparse.Namespace) -> int:
     """Dated timelines of replications, optionally those meeting a condition."""
-    from ..analyses.story import common_paths, find, stood_on_before, timeline
     model = _prepared(args)
     if args.paths:
-        from ..run.engine import Plan
-        plan = Plan(model)
-        records = [plan.run(args.seed, i) for i in range(args.paths)]
-        for rung in model.rungs:
-            if rung.index <= model.initial_rung:
-                continue
-            n, paths = common_paths(model, records, rung.id)
-            print(f"\nPaths to '{rung.name}': reached in {n} of {len(records)} runs")
-            for path in paths:
-                steps = " -> ".join(model.rungs[model.rung_index(r)].name for r in path.rungs)
-                print(f"  {path.count:5d} ({path.share:5.1%})  {steps}")
-            before = [f"'{model.rungs[model.rung_index(r)].name}' {k}"
-                      for r, k in stood_on_before(model, records, rung.id)]
-            if n and before:
-                print(f"  Of those {n}, how many stood on each rung before: "
-                      + "; ".join(before))
-        return EXIT_OK
+        return _story_paths(args, model)
+    from ..analyses.story import MAX_SEARCH, find, timeline
+    search = args.search or MAX_SEARCH
     shown: list[tuple[str, Any]] = []
-    for record in find(model, args.seed, args.where, args.replication, args.count):
-        heading = (f"{model.title} | replication {record.replication}, seed {args.seed}"
-                   + (f" | where {args.where}" if args.where else ""))
-        print(("\n" if shown else "") + f"== {heading}")
-        print("\n".join(timeline(model, record, args.short)))
-        shown.append((f"Replication {record.replication}, seed {args.seed}", record))
+    update, close = _progress(not args.quiet and args.where is not None, "searching")
+    stop = None
+    try:
+        for record in find(model, args.seed, args.where, args.replication, args.count,
+                           search, update):
+            heading = (f"{model.title} | replication {record.replication}, seed {args.seed}"
+                       + (f" | where {args.where}" if args.where else ""))
+            print(("\n" if shown else "") + f"== {heading}")
+            print("\n".join(timeline(model, record, args.short)))
+            shown.append((f"Replication {record.replication}, seed {args.seed}", record))
+    except KeyboardInterrupt as exc:  # keep (and write) the stories found so far
+        stop = stop_of(exc)
+    finally:
+        close()
     if shown and args.html:
         from ..analyses.story import story_html
+        from ..present.output import write_file
         title = model.title + (f": runs where {args.where}" if args.where else "")
-        Path(args.html).write_text(story_html(model, shown, title, args.short),
-                                   encoding="utf-8")
+        write_file(Path(args.html), story_html(model, shown, title, args.short))
         print(f"\nStories as a web page: {args.html}")
+    if stop is not None:
+        _err(stop_lines(stop, f"the {len(shown)} stories found", None))
+        return exit_code(stop)
     if not shown:
-        _err(f"no replication among {args.replication}..{args.replication + 200_000 - 1} "
-             f"meets: {args.where}")
+        _err(f"no replication among {args.replication}..{args.replication + search - 1} "
+             f"meets: {args.where} (search further with --search or --replication)")
         return EXIT_RUNTIME
     return EXIT_OK
+
+
+def _story_paths(args: argparse.Namespace, model: Any) -> int:
+    """story --paths: the common paths to each rung, read in chunks with progress."""
+    from ..analyses.story import tally_paths
+    tally, stop = _with_progress(args, f"{model.id} paths", lambda update: tally_paths(
+        model, args.paths, args.seed, args.workers, update))
+    if tally.runs == 0 and stop is not None:
+        raise Stopped(stop)
+    for rung in model.rungs:
+        if rung.index <= model.initial_rung:
+            continue
+        n, paths = tally.common(rung.id)
+        print(f"\nPaths to '{rung.name}': reached in {n} of {tally.runs} runs")
+        for path in paths:
+            steps = " -> ".join(model.rungs[model.rung_index(r)].name for r in path.rungs)
+            print(f"  {path.count:5d} ({path.share:5.1%})  {steps}")
+        before = [f"'{model.rungs[model.rung_index(r)].name}' {k}"
+                  for r, k in tally.stood_on_before(rung.id)]
+        if n and before:
+            print(f"  Of those {n}, how many stood on each rung before: " + "; ".join(before))
+    if stop is not None:
+        _err(stop_lines(stop, f"the paths of {tally.runs} of {args.paths} runs (shown)", None))
+    return exit_code(stop)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -783,8 +806,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--where", help="only replications meeting this condition, e.g. "
                                    "\"peak >= tactical_nuclear_use\"")
     p.add_argument("--count", type=POSITIVE, default=1, help="how many stories (default 1)")
-    p.add_argument("--paths", type=NON_NEGATIVE, metavar="RUNS", default=0,
-                   help="instead: the most common rung paths to each rung over RUNS runs")
+    p.add_argument("--paths", type=_count(0, MAX_PATH_RUNS), metavar="RUNS", default=0,
+                   help="instead: the most common rung paths to each rung over RUNS runs "
+                        f"(at most {MAX_PATH_RUNS:,}; read in chunks, memory stays flat)")
+    p.add_argument("--search", type=POSITIVE, metavar="RUNS", default=None,
+                   help="with --where: replications to search at most (default 200,000)")
+    p.add_argument("--workers", "-w", type=POSITIVE, default=None,
+                   help="worker processes for --paths (default: all cores)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--short", action="store_true",
                    help="key events only: changes of rung and the first of each kind of "
                         "event (repeats are counted at the end)")

@@ -67,6 +67,9 @@ def _t(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+TITLE_LINES = 2  # of a figure's title; longer titles end in an ellipsis
+
+
 def _wrap(text: str, width: int, max_lines: int = 3) -> str:
     """Wrap to ``width`` characters and at most ``max_lines`` lines (ellipsis beyond)."""
     lines = textwrap.wrap(text, width, break_long_words=True) or [text]
@@ -158,10 +161,14 @@ def _new_figure(summary: Summary | None, subtitle: str, *, question: str = "",
     if title is None:
         assert summary is not None, "a figure needs a summary or an explicit title"
         title = f"{summary.title} ({_variant_label(summary)})"
-    heading = title
-    title_lines = textwrap.wrap(heading, 70) or [""]
-    question_lines = textwrap.wrap(question, 86)
+    # Scenario text can be any length: the header keeps at most 2 lines of title and of
+    # question and 5 of subtitle (an ellipsis marks a cut), so the plot always has room.
+    title_lines = _wrap(title, 70, TITLE_LINES).split("\n")
+    question_lines = _wrap(question, 86, 2).split("\n") if question else []
     sub_lines = [line for part in subtitle.split("\n") for line in textwrap.wrap(part, 112)]
+    if len(sub_lines) > 5:
+        sub_lines = sub_lines[:5]
+        sub_lines[-1] = sub_lines[-1][:111].rstrip() + "\N{HORIZONTAL ELLIPSIS}"
     height_in = fig.get_figheight()
     y = 0.12  # inches from the top
     for lines, size, colour, weight in ((title_lines, TITLE_PT, INK, "bold"),
@@ -718,7 +725,8 @@ def _comparison_bars(fig: Figure, items: list[tuple[str, str, str]], names: list
 
 def _table_height(title: str, names: Sequence[str], rows: int) -> int:
     """Pixels of height that a comparison table needs: 900, or more for many rows."""
-    title_in = (len(textwrap.wrap(title, 70)) * TITLE_PT * 1.22 + HEADING_PT * 1.22
+    title_in = (min(TITLE_LINES, len(textwrap.wrap(title, 70))) * TITLE_PT * 1.22
+                + HEADING_PT * 1.22
                 + 2 * SUBTITLE_PT * 1.22) / 72 + 0.2
     slant = max(len(n) for n in names) * 0.55 * SMALL_PT / 72 * 0.5 + 0.3
     need = 0.45 + title_in + slant + rows * 0.3 + 0.2

@@ -305,6 +305,12 @@ def compile_source(src: Source, digest: str = "") -> tuple[Model | None, list[Pr
     horizon = ck.number(meta.get("horizon_days", 1), "scenario.horizon_days", 0,
                         MAX_HORIZON, integer=True, strict_low=True, default=math.inf)
     horizon_ok = len(ck.problems) == before
+    if horizon_ok and is_date(start) and (dt.date.max - start_date).days < horizon:
+        ck.err("scenario.horizon_days", f"the horizon ends after the last calendar date "
+                                        f"({dt.date.max}): at most "
+                                        f"{(dt.date.max - start_date).days} days from "
+                                        f"{start_date} (got {horizon:g})")
+        horizon_ok = False
     seed = 1
     if "seed" in meta:
         seed = int(ck.number(meta["seed"], "scenario.seed", 0, 2**63, integer=True,
