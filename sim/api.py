@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,9 +61,16 @@ def simulate(scenario: str | Path | Model, runs: int = 2000, seed: int = 1,
              workers: int | None = 1, variant: str | None = None,
              settings: Iterable[str] | dict[str, Any] = (), keep_records: bool = False,
              progress: runner.Progress | None = None) -> Results:
-    """Load (if needed) and run a scenario; ``keep_records`` keeps every replication."""
+    """Load (if needed) and run a scenario; ``keep_records`` keeps every replication.
+
+    A run that stops early (Ctrl-C, a worker that died, a model error such as a probability
+    above 1) keeps the replications finished before it: ``res.run.stop`` says why (None
+    when complete), a RuntimeWarning repeats it, and the summary covers the runs kept."""
     model = prepare(scenario, variant, settings)
     kept: list[Record] = []
     result = runner.run(model, runs, seed, workers, progress=progress,
                         sink=kept.extend if keep_records else None)
+    if result.stop is not None:
+        warnings.warn(f"the run stopped after {result.runs} of {runs} replications: "
+                      f"{result.stop.message}", RuntimeWarning, stacklevel=2)
     return Results(model, summarise(model, result.aggregate, variant or "base"), result, kept)

@@ -571,3 +571,14 @@ def test_a_horizon_past_the_last_calendar_date_is_refused_at_load():
                   .replace("horizon_days: 90", "horizon_days: 300"), "late.yaml")
     assert load_text(text.replace("start: 2025-01-01", "start: 9999-01-01")
                      .replace("horizon_days: 90", "horizon_days: 364")).horizon == 364
+
+
+def test_the_api_keeps_finished_runs_and_warns_on_a_model_error(tmp_path):
+    """From Python a model error mid-run keeps the replications finished before it,
+    with the reason in res.run.stop and a RuntimeWarning (no silent partial result)."""
+    from sim import api
+    model = load_text(SOMETIMES.replace("u * s * 0.6", "u * s * 1.002"), "sometimes.yaml")
+    with pytest.warns(RuntimeWarning, match="outside \\[0, 1\\]"):
+        res = api.simulate(model, runs=5000, seed=1)
+    assert res.run.stop is not None and res.run.stop.kind == MODEL_ERROR
+    assert 0 < res.summary.n == res.run.runs < 5000
