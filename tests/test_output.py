@@ -283,15 +283,19 @@ def test_staged_folder_partial_goes_to_a_free_partial_name(tmp_path):
 
 
 def test_a_long_folder_name_works_and_a_too_long_one_is_refused(tmp_path):
-    """A 240-byte name works (the stage's own name is short); a longer one is refused
+    """A 245-byte name works (the stage's own name is short; it used to exceed 255), and
+    its -partial and -2 variants are shortened to fit; a name over 255 bytes is refused
     before any work with a clear message instead of an OSError at the end."""
-    ok = tmp_path / ("x" * 240)
-    with staged_folder(ok, False) as stage:
-        (stage.path / "a.txt").write_text("a")
-        stage.partial = True  # -partial still fits in 255
-    assert (tmp_path / ("x" * 240 + "-partial") / "a.txt").exists()
-    with pytest.raises(UsageError, match="at most 240"), \
-            staged_folder(tmp_path / ("y" * 245), False):
+    name = "x" * 245
+    for expected in (name, name + "-2"):
+        with staged_folder(tmp_path / name, False, unique=True) as stage:
+            (stage.path / "a.txt").write_text("a")
+        assert stage.target == tmp_path / expected
+    with staged_folder(tmp_path / ("z" * 250), False) as stage:
+        stage.partial = True
+    assert stage.target == tmp_path / ("z" * 247 + "-partial")
+    with pytest.raises(UsageError, match="at most 255"), \
+            staged_folder(tmp_path / ("y" * 256), False):
         pytest.fail("the body must not run")
 
 

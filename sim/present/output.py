@@ -83,7 +83,7 @@ def versions() -> dict[str, str]:
 # (killed, power cut) can be removed safely later.
 _STAGE_PREFIX = ".sim-stage-"
 _STAGE = re.compile(r"^\.sim-stage-(\d+)-[A-Za-z0-9_]+$")
-MAX_NAME_BYTES = 240  # file systems allow 255; room for "-partial-NN"
+MAX_NAME_BYTES = 255  # what file systems allow; "-partial" and "-2" cut the name to fit
 PARTIAL = "-partial"
 
 
@@ -135,7 +135,7 @@ def _place(stage: Stage, force: bool) -> Path:
     """Rename the stage to its target (or a free variant); return where it went."""
     target = Path(os.path.abspath(stage.target))
     if stage.partial:
-        return _rename_free(stage.path, target.with_name(target.name + PARTIAL))
+        return _rename_free(stage.path, target.with_name(_fitted(target.name, PARTIAL)))
     if stage.unique:
         return _rename_free(stage.path, target)
     try:
@@ -158,7 +158,7 @@ def _rename_free(temp: Path, target: Path) -> Path:
     rename() onto a non-empty folder or a file fails atomically, so two processes can
     never both get the same name."""
     for counter in range(1, 10_000):
-        name = target.name if counter == 1 else f"{target.name}-{counter}"
+        name = target.name if counter == 1 else _fitted(target.name, f"-{counter}")
         candidate = target.with_name(name)
         if _exists(candidate) and not (candidate.is_dir() and not candidate.is_symlink()):
             continue  # a file or a link: rename() could replace it, so never try
@@ -170,6 +170,12 @@ def _rename_free(temp: Path, target: Path) -> Path:
             raise
         return candidate
     raise UsageError(f"no free folder name like {target}")
+
+
+def _fitted(name: str, suffix: str) -> str:
+    """``name + suffix``, the name shortened if needed to stay within MAX_NAME_BYTES."""
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    return name.encode("utf-8")[:room].decode("utf-8", "ignore") + suffix
 
 
 def _exists(path: Path) -> bool:
