@@ -75,29 +75,28 @@ def sigterm_interrupts() -> Iterator[None]:
 
 
 @contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block ends (then raise them): for the few
-    milliseconds in which finished results are written, so that an interrupt cannot leave
-    them half-written. Only in the main thread; elsewhere a no-op."""
-    caught: list[int] = []
+def interrupts_deferred(reraise: bool = True) -> Iterator[list[Stop]]:
+    """Hold Ctrl-C and SIGTERM until the block ends: for the few milliseconds in which
+    finished results are written or renamed, so that an interrupt cannot leave them
+    half-written. Yields the list of interrupts held (as Stops); at the end they are raised
+    (``reraise``) or left to the caller. Only in the main thread; elsewhere a no-op."""
+    held: list[Stop] = []
 
     def hold(signum: int, frame: FrameType | None) -> None:
-        caught.append(signum)
+        held.append(stop_of(Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()))
 
     try:
         previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:
-        yield
+        yield held
         return
     try:
-        yield
+        yield held
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if signal.SIGTERM in caught:
-        raise Terminated()
-    if caught:
-        raise KeyboardInterrupt
+    if reraise and held:
+        raise Terminated() if held[0].kind == TERMINATED else KeyboardInterrupt
 
 
 class Stopped(SimError):

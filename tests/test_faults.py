@@ -582,3 +582,27 @@ def test_the_api_keeps_finished_runs_and_warns_on_a_model_error(tmp_path):
         res = api.simulate(model, runs=5000, seed=1)
     assert res.run.stop is not None and res.run.stop.kind == MODEL_ERROR
     assert 0 < res.summary.n == res.run.runs < 5000
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_numbers_are_written_is_held_then_kept(tmp_path, sig):
+    """Ctrl-C or SIGTERM that arrives while the numbers are written is held until they
+    are complete; the figures are skipped and the folder is an interrupted one."""
+    from sim.faults import INTERRUPTED, TERMINATED
+    from sim.present.output import Drawing, fill_stage, staged_folder
+    drawn = []
+
+    def data(folder):
+        os.kill(os.getpid(), sig)  # delivered at once, held by the writer
+        (folder / "summary.json").write_text("{}")
+
+    def info(stop):
+        return {"status": "interrupted" if stop else "complete",
+                "stopped_by": stop.kind if stop else None}
+    with staged_folder(tmp_path / "out", False) as stage:
+        stop = fill_stage(stage, None, Drawing(data, drawn.append, info))
+    assert stop is not None and stop.kind == (INTERRUPTED if sig == signal.SIGINT
+                                              else TERMINATED)
+    assert drawn == [] and stage.target == tmp_path / "out-partial"
+    assert json.loads((stage.target / "manifest.json").read_text())["status"] == "interrupted"
+    assert (stage.target / "summary.json").exists()

@@ -125,7 +125,8 @@ def staged_folder(target: Path, force: bool, unique: bool = False) -> Iterator[S
     stage = Stage(temp, target, unique)
     try:
         yield stage
-        stage.target = _place(stage, force)
+        with interrupts_deferred(reraise=False):  # once complete, never half-renamed
+            stage.target = _place(stage, force)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
@@ -233,16 +234,19 @@ def fill_stage(stage: Stage, stop: Stop | None, drawing: Drawing) -> Stop | None
     SIGTERM or a failure while drawing keeps the numbers: the folder is then an
     interrupted results folder (``-partial``, manifest ``status: interrupted``), exactly
     like a run stopped by ``stop``. The manifest is written last."""
-    with interrupts_deferred():
+    with interrupts_deferred(reraise=False) as held:
         drawing.data(stage.path)
-    try:
-        drawing.visuals(stage.path)
-    except KeyboardInterrupt as exc:
-        stop = stop or stop_of(exc)
-    except Exception as exc:  # noqa: BLE001 - any failure of drawing must not lose runs
-        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        stop = stop or Stop(PLOT_FAILED, f"drawing the figures failed ({detail})")
-    with interrupts_deferred():
+    stop = stop or (held[0] if held else None)
+    if not held:  # an interrupt while the numbers were written: skip the figures
+        try:
+            drawing.visuals(stage.path)
+        except KeyboardInterrupt as exc:
+            stop = stop or stop_of(exc)
+        except Exception as exc:  # noqa: BLE001 - any failure of drawing must not lose runs
+            detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            stop = stop or Stop(PLOT_FAILED, f"drawing the figures failed ({detail})")
+    # An interrupt while the manifest is written comes too late to matter: all is kept.
+    with interrupts_deferred(reraise=False):
         write_json(stage.path / "manifest.json", drawing.info(stop))
     stage.partial = stop is not None
     return stop
