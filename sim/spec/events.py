@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from ..errors import Problem, ScenarioError
 from .expr import suggest
-from .yamlsrc import Source, is_date, join, parse_text, read_file
+from .yamlsrc import Source, given, is_date, join, parse_text, read_file
 
 TOP_KEYS = ("scenario", "sources", "outcomes", "rungs", "path", "description")
 ITEM_KEYS = ("happened", "date", "day", "source", "note")
@@ -87,18 +87,6 @@ class Events(NamedTuple):
         return tuple(e for e in self.items if e.kind == kind)
 
 
-def _given(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 class _Reader:
     """Walks an events file, collecting every problem with its location."""
 
@@ -114,7 +102,7 @@ class _Reader:
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...],
                 what: str) -> dict[str, Any] | None:
         if not isinstance(value, dict):
-            self.err(path, f"must be {what} (got {_given(value)})")
+            self.err(path, f"must be {what} (got {given(value)})")
             return None
         for key in value:
             if key not in allowed:
@@ -126,7 +114,7 @@ class _Reader:
         if value is None:
             return ""
         if not isinstance(value, str):
-            self.err(path, f"must be text (got {_given(value)})")
+            self.err(path, f"must be text (got {given(value)})")
             return ""
         return value
 
@@ -139,14 +127,14 @@ class _Reader:
             value = item["date"]
             if not is_date(value):
                 self.err(join(path, "date"), f"must be a date written YYYY-MM-DD "
-                                             f"(got {_given(value)})")
+                                             f"(got {given(value)})")
                 return None
             day, where = (value - self.target.start).days, join(path, "date")
         elif "day" in item:
             value, where = item["day"], join(path, "day")
             if isinstance(value, bool) or not isinstance(value, int):
                 self.err(where, f"must be a whole number of days after the start "
-                                f"(got {_given(value)})")
+                                f"(got {given(value)})")
                 return None
             day = value
         else:
@@ -185,7 +173,7 @@ class _Reader:
         if "happened" not in item:
             self.err(path, "missing required key 'happened' (true or false)")
         elif not isinstance(happened, bool):
-            self.err(join(path, "happened"), f"must be true or false (got {_given(happened)})")
+            self.err(join(path, "happened"), f"must be true or false (got {given(happened)})")
         day = self.day(item, path)
         if happened is True and day is None and "date" not in item and "day" not in item:
             self.err(path, "happened, so it needs the 'date' (or 'day') it first happened")
@@ -203,7 +191,7 @@ class _Reader:
             return []
         if not isinstance(value, dict):
             self.err(path, f"must be a mapping of {kind} id to what happened "
-                           f"(got {_given(value)})")
+                           f"(got {given(value)})")
             return []
         out = []
         for key, raw in value.items():
@@ -226,7 +214,7 @@ class _Reader:
             return []
         if not isinstance(value, list):
             self.err("path", f"must be a list of {{date, rung, note}} steps "
-                             f"(got {_given(value)})")
+                             f"(got {given(value)})")
             return []
         steps: list[Step] = []
         for i, raw in enumerate(value):
@@ -240,7 +228,7 @@ class _Reader:
                 self.err(where, "missing 'date' (or 'day')")
             rung = item.get("rung")
             if rung not in self.target.rungs:
-                self.err(join(where, "rung"), f"unknown rung {_given(rung)}"
+                self.err(join(where, "rung"), f"unknown rung {given(rung)}"
                                               f"{suggest(str(rung), self.target.rungs)}")
                 continue
             if day is not None:
@@ -294,11 +282,11 @@ def check_source(src: Source, target: Target) -> tuple[Events | None, list[Probl
         rd.err("", f"missing required key 'scenario' (the id of the scenario judged, "
                    f"'{target.scenario}')")
     elif name != target.scenario:
-        rd.err("scenario", f"judges scenario {_given(name)}, but the scenario given is "
+        rd.err("scenario", f"judges scenario {given(name)}, but the scenario given is "
                            f"'{target.scenario}'; pair each scenario with its own events file")
     raw_sources = top.get("sources")
     if raw_sources is not None and not isinstance(raw_sources, dict):
-        rd.err("sources", f"must be a mapping of key to citation (got {_given(raw_sources)})")
+        rd.err("sources", f"must be a mapping of key to citation (got {given(raw_sources)})")
     for key, value in (raw_sources or {}).items() if isinstance(raw_sources, dict) else ():
         rd.sources[key] = rd.text(value, join("sources", key))
     items = [*rd.section(top.get("outcomes"), "outcomes", "outcome", target.outcomes),

@@ -40,6 +40,7 @@ from .model import (
     Variant,
 )
 from .yamlsrc import Source, is_date, join, parse_text, read_file
+from .yamlsrc import given as _given
 
 SECTIONS = ("scenario", "ladder", "actors", "levers", "parameters", "state", "actions",
             "schedule", "processes", "rules", "outcomes", "variants")
@@ -57,23 +58,6 @@ _DAY_IN_RATE = ("rates cannot read 'day': a rate is re-evaluated only when state
                 "change a state variable from the schedule instead")
 _DAY_IN_OUTCOME = ("outcome conditions cannot read 'day': they are checked when state changes; "
                    "use a state variable set from the schedule instead")
-
-
-def _given(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return repr(shown)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 class _Checker:

@@ -259,6 +259,24 @@ def read_file(path: str | Path) -> tuple[Source | None, list[Problem]]:
     return parse_text(text, name)
 
 
+def given(value: Any) -> str:
+    """A read value as an error message shows it: 'nothing', 'a mapping', 'x', 2.5."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return repr(shown)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def is_date(value: Any) -> bool:
     """True for a YAML date (not a datetime)."""
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
