@@ -256,7 +256,7 @@ def test_run_runtime_error_exits_1_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Stopped: replication 0, day 3.00: expression '1 / s' (" in err
     assert f"{path}:" in err and "'actions.go.effects.s')" in err  # located in the file
-    assert "state: rung=calm, s=0" in err and "nothing was written" in err
+    assert "state: rung=calm, s=0" in err and "Nothing was written" in err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["boom.yaml"]
 

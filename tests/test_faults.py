@@ -606,3 +606,39 @@ def test_an_interrupt_while_numbers_are_written_is_held_then_kept(tmp_path, sig)
     assert drawn == [] and stage.target == tmp_path / "out-partial"
     assert json.loads((stage.target / "manifest.json").read_text())["status"] == "interrupted"
     assert (stage.target / "summary.json").exists()
+
+
+class HungryTask(runner.SimulateTask):
+    """Runs out of memory on the chunk starting at ``start``."""
+
+    def __init__(self, start: int) -> None:
+        super().__init__(MODEL, 5, False)
+        self.start = start
+
+    def __call__(self, start, stop):
+        if start == self.start:
+            raise MemoryError
+        return super().__call__(start, stop)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_out_of_memory_in_a_chunk_stops_keeping_earlier_chunks(workers):
+    """A MemoryError in a chunk (in a worker or in-process) is a stop, not a traceback;
+    the chunks before it are kept."""
+    agg = Aggregate.for_model(MODEL)
+    with time_limit(60):
+        stop = runner.map_chunks(HungryTask(400), 1000, workers, _merge(agg))
+    assert stop is not None and stop.kind == WORKER_LOST and "out of memory" in stop.message
+    assert_same(agg, _direct(400))
+
+
+def test_work_that_needs_every_run_raises_stopped():
+    """RunResult.complete() refuses a partial run (for a benchmark or a backtest), so a
+    stop never passes for a complete result."""
+    from sim.faults import Stopped
+    model = load_text(SOMETIMES.replace("u * s * 0.6", "u * s * 1.002"), "sometimes.yaml")
+    result = runner.run(model, 3000, 1, 1)
+    with pytest.raises(Stopped, match="outside"):
+        result.complete()
+    whole = runner.run(MODEL, 300, 1, 1)
+    assert whole.complete() is whole

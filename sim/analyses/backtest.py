@@ -322,9 +322,7 @@ def run_forecasts(model: Model, runs: int, seed: int, workers: int | None = None
     """Run the scenario as written and return its forecasts."""
     from ..results.summary import summarise
     from ..run import runner
-    result = runner.run(model, runs, seed, workers, progress=progress)
-    if result.interrupted:
-        raise KeyboardInterrupt
+    result = runner.run(model, runs, seed, workers, progress=progress).complete()
     return forecasts_of_summary(summarise(model, result.aggregate))
 
 

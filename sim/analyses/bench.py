@@ -133,11 +133,11 @@ def speedup(model: Model, runs: int, workers: int, seed: int = 1,
     pairs: list[tuple[float, float]] = []
     for k in range(repeats):
         if k % 2 == 0:
-            one = runner.run(model, runs, seed, 1).elapsed
-            many = runner.run(model, runs, seed, workers).elapsed
+            one = runner.run(model, runs, seed, 1).complete().elapsed
+            many = runner.run(model, runs, seed, workers).complete().elapsed
         else:
-            many = runner.run(model, runs, seed, workers).elapsed
-            one = runner.run(model, runs, seed, 1).elapsed
+            many = runner.run(model, runs, seed, workers).complete().elapsed
+            one = runner.run(model, runs, seed, 1).complete().elapsed
         pairs.append((one, many))
     ratios = [one / many for one, many in pairs]
     mid = _median_index(ratios)
@@ -147,7 +147,7 @@ def speedup(model: Model, runs: int, workers: int, seed: int = 1,
 def peak_memory(model: Model, runs: int, workers: int, seed: int = 1) -> float:
     """Peak traced memory (MiB) of the collecting process during a run of ``runs``."""
     tracemalloc.start()
-    runner.run(model, runs, seed, workers)
+    runner.run(model, runs, seed, workers).complete()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak / 2**20

@@ -155,7 +155,7 @@ def debrief(game: CrisisGame, runs: int = 10_000, continuations: int = CONTINUAT
         raise UsageError(f"rung {rung} is not on the ladder (0 to {len(model.rungs) - 1})")
     if runs < 1:
         raise UsageError(f"runs must be at least 1 (got {runs})")
-    result = runner.run(model, runs, setup.seed, workers)
+    result = runner.run(model, runs, setup.seed, workers).complete()
     summary = summarise(model, result.aggregate)
     record = game.record()
     standing = standing_of(result, record.peak)

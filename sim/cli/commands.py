@@ -926,7 +926,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         _err(f"error: {exc}")
         return EXIT_INPUT
     except Stopped as exc:
-        _err(f"Stopped: {exc.stop.message}\nNo run had finished; nothing was written.")
+        _err(f"Stopped: {exc.stop.message}\nNothing was written.")
         return exit_code(exc.stop)
     except SimError as exc:
         _err(f"error: {exc}")
@@ -935,6 +935,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         stop = stop_of(exc)
         _err(f"Stopped: {stop.message} before anything finished; nothing was written.")
         return exit_code(stop)
+    except MemoryError:
+        _err("error: out of memory")
+        return EXIT_RUNTIME
     except BrokenPipeError:
         silence_stdout()
         return EXIT_OK

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..faults import Stop, WorkerLost, stop_of
+from ..faults import WORKER_LOST, Stop, Stopped, WorkerLost, stop_of
 from ..results.aggregate import Aggregate
 from ..spec.model import Model
 from .engine import ModelRuntimeError, Plan
@@ -49,6 +49,13 @@ class RunResult:
     def interrupted(self) -> bool:
         """True when the run stopped before its end (see ``stop`` for why)."""
         return self.stop is not None
+
+    def complete(self) -> RunResult:
+        """This result, or :class:`~sim.faults.Stopped` if the run stopped early: for work
+        that needs every run and cannot use a part (a benchmark, a backtest's forecasts)."""
+        if self.stop is not None:
+            raise Stopped(self.stop)
+        return self
 
 
 def simulate_chunk(plan: Plan, seed: int, start: int, stop: int,
@@ -160,4 +167,6 @@ def map_chunks(task: ChunkTask, runs: int, workers: int | None, take: Callable[[
             run_pool(task, _chunks(runs, chunk), min(workers, -(-runs // chunk)), take)
     except (KeyboardInterrupt, WorkerLost, ModelRuntimeError) as exc:
         return stop_of(exc)
+    except MemoryError:  # here or in a worker: stop, keeping what was merged
+        return Stop(WORKER_LOST, "out of memory (MemoryError) while running replications")
     return None
