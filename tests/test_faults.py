@@ -340,7 +340,7 @@ def test_out_under_a_regular_file_is_one_line(tmp_path, capsys):
     code = main(["run", str(TEACHING), "--runs", "10", "--workers", "1", "--out",
                  str(tmp_path / "afile" / "out"), "--no-plots", "--quiet"])
     err = capsys.readouterr().err
-    assert code == 1 and "afile: it exists and is not a folder" in err
+    assert code == 1 and "afile: it already exists (a file where a folder was needed?)" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert _leftovers(tmp_path) == ["afile"]
 

@@ -38,7 +38,7 @@ _HINTS = {
     errno.ENAMETOOLONG: "the name is too long",
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.EACCES: "permission denied",
-    errno.EEXIST: "it exists and is not a folder",
+    errno.EEXIST: "it already exists (a file where a folder was needed?)",
 }
 
 
