@@ -54,9 +54,9 @@ def path_over_fan(summary: Summary, model: Model, record: Record) -> Figure:
     y = below[days, rungs] + occ[days, rungs] / 2
     x = _day_numbers(model, end)
     (line,) = ax.plot(x, y, color=GAME_INK, linewidth=3.2, path_effects=OUTLINE, zorder=5,
-                      gid="game-path", marker="o", markevery=[len(x) - 1], markersize=9)
-    fig.legend([line], [f"this game, through the layer of its rung (it ended at "
-                        f"'{model.rungs[int(rungs[-1])].name}')"],
+                      gid="game-path", marker="o", markevery=[len(x) - 1], markersize=9,
+                      clip_on=False)
+    fig.legend([line], ["this game (through the layer of its rung)"],
                loc="outside lower left", frameon=False, fontsize=plots.BODY_PT)
     return fig
 
@@ -78,9 +78,10 @@ def marks_on_incidence(summary: Summary, model: Model, record: Record,
         y = max(float(curve.p[i]) * 100, floor)
         (ring,) = ax.plot([x], [y], "o", markersize=15, markerfacecolor="none",
                           markeredgewidth=3, color=GAME_INK, path_effects=OUTLINE, zorder=6,
+                          clip_on=False,
                           gid="game-reach")
     if ring is not None:
-        fig.legend([ring], ["when this game first reached the rung"], loc="outside lower left",
+        fig.legend([ring], ["this game reached the rung"], loc="outside lower left",
                    frameon=False, fontsize=plots.BODY_PT)
     return fig
 
