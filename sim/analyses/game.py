@@ -50,6 +50,7 @@ from .moves import (
     decisions,
     fmt_value,
     levers_of,
+    outcomes_so_far,
     start_only,
 )
 from .play import MAX_DECISIONS, LeverState
@@ -245,10 +246,7 @@ class Board:
 
     def outcomes(self) -> tuple[str, ...]:
         """Outcomes that have occurred, with their dates."""
-        model = self.model
-        return tuple(f"{o.name} ({model.date_of(day).isoformat()})"
-                     for o, day in zip(model.outcomes, self.rep.outcome_days, strict=True)
-                     if day != math.inf)
+        return outcomes_so_far(self.model, self.rep)
 
     def record(self) -> Record:
         """The played replication's record (complete once the game is over)."""

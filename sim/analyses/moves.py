@@ -20,6 +20,7 @@ Pure: no printing, no files.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -187,6 +188,13 @@ def clean_note(note: str, required: bool) -> str:
     if len(note) > MAX_NOTE:
         raise MoveError(f"the note is {len(note)} characters; at most {MAX_NOTE} (one line)")
     return note
+
+
+def outcomes_so_far(model: Model, rep: Replication) -> tuple[str, ...]:
+    """The outcomes that have occurred in a stepped replication, with their dates."""
+    return tuple(f"{o.name} ({model.date_of(day).isoformat()})"
+                 for o, day in zip(model.outcomes, rep.outcome_days, strict=True)
+                 if day != math.inf)
 
 
 def apply_decision(model: Model, rep: Replication, seed: int, replication: int, first: bool,

@@ -45,6 +45,7 @@ from .moves import (
     check_levers,
     fmt_value,
     levers_of,
+    outcomes_so_far,
     start_only,
 )
 from .story import render
@@ -211,10 +212,7 @@ class Game:
 
     def outcomes_so_far(self) -> tuple[str, ...]:
         """Outcomes that have occurred, with their dates."""
-        model = self.model
-        return tuple(f"{o.name} ({model.date_of(day).isoformat()})"
-                     for o, day in zip(model.outcomes, self.rep.outcome_days, strict=True)
-                     if day != math.inf)
+        return outcomes_so_far(self.model, self.rep)
 
     def _observe(self) -> Situation:
         model, rep = self.model, self.rep
