@@ -129,7 +129,8 @@ def turning_sentences(game: CrisisGame, debrief: Debrief) -> list[str]:
         out.append(f"{rank + 1}. {texts[turn].heading}: {'; '.join(texts[turn].moves)}. The "
                    f"risk went from {format_estimate(risk.before, 'point')} to "
                    f"{format_estimate(risk.after, 'point')} ({_change(risk.change)}).")
-    return out or ["No move changed the model's risk of the top rungs: the dice decided."]
+    return out or [f"In {debrief.continuations} continuations per turn, no move changed the "
+                   "model's risk of the top rungs: what happened was the dice."]
 
 
 def to_markdown(game: CrisisGame, debrief: Debrief, moves_file: str = "MOVES.yaml") -> str:
