@@ -128,7 +128,9 @@ def turning_sentences(game: CrisisGame, debrief: Debrief) -> list[str]:
         risk: Risk = debrief.risks[turn]
         out.append(f"{rank + 1}. {texts[turn].heading}: {'; '.join(texts[turn].moves)}. The "
                    f"risk went from {format_estimate(risk.before, 'point')} to "
-                   f"{format_estimate(risk.after, 'point')} ({_change(risk.change)}).")
+                   f"{format_estimate(risk.after, 'point')} ({_change(risk.change)})"
+                   + ("; the interval includes no change, so this may be noise."
+                      if risk.change.low <= 0 <= risk.change.high else "."))
     return out or [f"In {debrief.continuations} continuations per turn, no move changed the "
                    "model's risk of the top rungs: what happened was the dice."]
 
