@@ -274,3 +274,21 @@ def test_backtest_usage_errors(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["backtest", str(varied)]) == 2
     assert "as written" in capsys.readouterr().err
+
+
+def test_an_events_file_is_checked_against_the_scenario_beside_its_folder(tmp_path):
+    good = ROOT / "scenarios" / "history" / "events" / "cuba1962.yaml"
+    events, problems = bt.check_events_file(good)
+    assert problems == [] and events is not None and events.scenario == "cuba1962"
+    stray = tmp_path / "cuba1962.yaml"
+    stray.write_text(good.read_text(encoding="utf-8"), encoding="utf-8")
+    _, problems = bt.check_events_file(stray)
+    assert "must sit in a folder 'events'" in problems[0].message
+    (tmp_path / "events").mkdir()
+    bad = tmp_path / "events" / "cuba1962.yaml"
+    text = good.read_text(encoding="utf-8")
+    bad.write_text(text.replace("date: 1962-10-22", "date: 1963-01-01", 1), encoding="utf-8")
+    scenario = ROOT / "scenarios" / "history" / "cuba1962.yaml"
+    stray.write_text(scenario.read_text(encoding="utf-8"), encoding="utf-8")
+    _, problems = bt.check_events_file(bad)
+    assert len(problems) == 1 and "after the scenario's horizon" in problems[0].message

@@ -39,12 +39,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import Problem, ScenarioError, UsageError
 from ..results.stats import Estimate, wilson
 from ..results.summary import Summary
 from ..run.runner import Progress
 from ..spec.events import Event, Events, Target, events_path, load_events
-from ..spec.loader import load
+from ..spec.loader import check_file, load
 from ..spec.model import Model
 
 CENTRAL = 0.90
@@ -400,3 +400,29 @@ def pooled_dict(pooled: Pooled) -> dict[str, Any]:
             "reliability": [{"low": b.low, "high": b.high, "n": b.n,
                              "mean_forecast": b.mean_forecast, "observed": b.observed.p,
                              "ci95": [b.observed.low, b.observed.high]} for b in pooled.bins]}
+
+
+def scenario_of_events(path: str | Path) -> Path | None:
+    """The scenario an events file judges, by place (``events/NAME.yaml`` -> ``NAME.yaml``
+    one folder up), or None if ``path`` is not in an ``events`` folder."""
+    where = Path(path)
+    if where.parent.name != "events":
+        return None
+    return where.parent.parent / where.name
+
+
+def check_events_file(path: str | Path) -> tuple[Events | None, list[Problem]]:
+    """Check an events file against the scenario beside its folder: (events, problems)."""
+    scenario = scenario_of_events(path)
+    if scenario is None or not scenario.is_file():
+        return None, [Problem(str(path), 0, "", "an events file must sit in a folder "
+                                                "'events' beside its scenario (events/NAME.yaml "
+                                                "judges NAME.yaml one folder up)")]
+    model, problems, _ = check_file(scenario)
+    if model is None:
+        return None, [Problem(str(path), 0, "", f"its scenario {scenario} has "
+                                                f"{len(problems)} problem(s); fix it first")]
+    try:
+        return load_events(path, target_of(model)), []
+    except ScenarioError as exc:
+        return None, exc.problems
