@@ -882,6 +882,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .backtest import add_parser as add_backtest
     add_backtest(sub, POSITIVE, NON_NEGATIVE)
+
+    from .serve import add_parser as add_serve
+    add_serve(sub, POSITIVE)
     return parser
 
 

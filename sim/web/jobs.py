@@ -1,0 +1,218 @@
+"""Runs of a class session, in worker processes, never in the web server's threads.
+
+Pressing Run queues a row in ``runs`` and starts one *spawned* process (a fresh
+interpreter: the server's threads are never forked) at a lower priority. That process
+loads the session's scenario from the database, runs the base case and every distinct
+recommended policy on common random numbers (``sim.analyses.policies``, the comparison
+machinery of ``sim compare``; its own pool of workers does the replications), writes its
+progress as it goes, then stores the result, the plots and every student's score in one
+transaction. Pages only read those rows, so a lecturer who reloads mid-run sees the same
+progress, and a run whose process died is reported, never left "running" forever.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sqlite3
+import threading
+import time
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import FrameType
+from typing import Any, NamedTuple
+
+from ..analyses.compare import Comparison
+from ..analyses.policies import Recommended, compare_policies, distinct, policy_of
+from ..errors import SimError
+from ..results.scoring import brier, ranks
+from ..spec.loader import load_text
+from ..spec.model import Model
+from . import store
+from .config import MAX_POLICIES, ServeConfig
+from .db import connect
+
+PROGRESS_EVERY = 0.5  # seconds between progress writes
+
+
+class RunPlan(NamedTuple):
+    """What a run of a session will compute: the model and the policies, and those left
+    out because of the cap on policies per run."""
+
+    model: Model
+    policies: list[Recommended]
+    left_out: list[Recommended]
+
+
+def session_model(session: store.Session) -> Model:
+    """The session's scenario, compiled from the text stored with it."""
+    return load_text(session.scenario_text, session.scenario_name)
+
+
+def plan(conn: sqlite3.Connection, session: store.Session) -> RunPlan:
+    """The base case plus the distinct policies the class recommended (most popular
+    first, at most MAX_POLICIES)."""
+    model = session_model(session)
+    chosen = [policy_of(model, f.setting)
+              for f in store.forecasts(conn, session.id).values()]
+    kept, left = distinct(chosen, MAX_POLICIES)
+    return RunPlan(model, kept, left)
+
+
+def result_of(session: store.Session, comp: Comparison, run_plan: RunPlan) -> dict[str, Any]:
+    """The JSON stored for a finished run: the model's answer to each question, and each
+    policy against the base with paired 95% intervals."""
+    base = comp.summaries[0]
+    by_id = {line.id: line for line in base.outcomes}
+    outcomes = [{"id": oid, "name": by_id[oid].name, "k": by_id[oid].estimate.k,
+                 "n": by_id[oid].estimate.n, "p": by_id[oid].estimate.p,
+                 "low": by_id[oid].estimate.low, "high": by_id[oid].estimate.high}
+                for oid in session.outcomes]
+    policies = []
+    for i, rec in enumerate(run_plan.policies, start=1):
+        rows = []
+        for oid in session.outcomes:
+            d = comp.difference(comp.names[i], oid)
+            rows.append({"id": oid, "p": d.other, "diff": d.diff, "low": d.low,
+                         "high": d.high})
+        policies.append({"label": rec.policy.label, "levers": dict(rec.policy.levers),
+                         "recommended": rec.votes, "outcomes": rows})
+    return {"runs": comp.runs, "seed": comp.seed, "elapsed": comp.elapsed,
+            "scenario": base.scenario, "outcomes": outcomes, "policies": policies,
+            "left_out": [{"label": r.policy.label, "recommended": r.votes}
+                         for r in run_plan.left_out],
+            "warnings": list(base.warnings)}
+
+
+def class_scores(conn: sqlite3.Connection, session: store.Session,
+                 truth: dict[str, float]) -> list[tuple[int, float, int]]:
+    """(student id, Brier score, rank) of every student who forecast."""
+    given = store.forecasts(conn, session.id)
+    ids = sorted(given)
+    briers = [brier(given[i].probabilities, truth) for i in ids]
+    return list(zip(ids, briers, ranks(briers), strict=True))
+
+
+def plots(model: Model, comp: Comparison) -> dict[str, bytes]:
+    """The standard plots of the base case, and the comparison plot when policies ran."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..present.plots import comparison, figures, png_bytes
+    figs = figures(comp.summaries[0], model)
+    if len(comp.names) > 1:
+        diffs = {name: [(mid, d.diff, d.low, d.high) for (_, mid), d
+                        in zip(comp.metrics, comp.differences[i], strict=True)]
+                 for i, name in enumerate(comp.names) if i}
+        figs["comparison"] = comparison(comp.summaries[0], dict(zip(
+            comp.names[1:], comp.summaries[1:], strict=True)), diffs)
+    out = {}
+    for name, fig in figs.items():
+        out[name] = png_bytes(fig)
+        plt.close(fig)
+    return out
+
+
+def execute(conn: sqlite3.Connection, run_id: int, workers: int | None) -> None:
+    """Do one queued run to the end (called in the worker process)."""
+    run = store.run_by_id(conn, run_id)
+    assert run is not None
+    session = store.session_by_id(conn, run.session_id)
+    assert session is not None
+    run_plan = plan(conn, session)
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY or done >= total:
+            last = now
+            store.run_progress(conn, run_id, done, total)
+
+    store.run_progress(conn, run_id, 0, session.runs)
+    comp = compare_policies(run_plan.model, [r.policy for r in run_plan.policies],
+                            session.runs, session.seed, workers, progress)
+    if comp.interrupted:
+        store.end_run(conn, run_id, store.INTERRUPTED,
+                      f"Stopped after {comp.runs} of {session.runs} runs; run it again.")
+        return
+    result = result_of(session, comp, run_plan)
+    truth = {o["id"]: o["p"] for o in result["outcomes"]}
+    store.finish_run(conn, run_id, result, plots(run_plan.model, comp),
+                     class_scores(conn, session, truth))
+
+
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    # The runner treats KeyboardInterrupt as "stop the pool, keep what finished".
+    raise KeyboardInterrupt
+
+
+def job_main(db_path: str, run_id: int, workers: int | None, nice: int) -> None:
+    """Entry point of a run's process: every way it can end is written to the run's row."""
+    signal.signal(signal.SIGTERM, _stop)
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
+    conn = connect(db_path)
+    try:
+        execute(conn, run_id, workers)
+    except KeyboardInterrupt:
+        store.end_run(conn, run_id, store.INTERRUPTED, "The run was stopped; run it again.")
+    except SimError as exc:
+        store.end_run(conn, run_id, store.FAILED, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the row must say why; the server shows it
+        store.end_run(conn, run_id, store.FAILED,
+                      f"The run failed unexpectedly ({type(exc).__name__}: {exc}).")
+        raise
+    finally:
+        conn.close()
+
+
+class Jobs:
+    """The server's view of run processes it started (one per live run)."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self._procs: dict[int, BaseProcess] = {}
+        self._lock = threading.Lock()
+
+    def start(self, run_id: int) -> None:
+        """Start the process of a queued run."""
+        ctx = mp.get_context("spawn")
+        proc = ctx.Process(target=job_main, name=f"sim-run-{run_id}",
+                           args=(str(Path(self.config.db)), run_id, self.config.workers,
+                                 self.config.job_nice))
+        with self._lock:
+            self._procs[run_id] = proc
+        proc.start()
+
+    def check(self, conn: sqlite3.Connection, run: store.Run) -> store.Run:
+        """The run as stored, marked failed first if its process is gone without a word."""
+        if not run.live:
+            return run
+        with self._lock:
+            proc = self._procs.get(run.id)
+        if proc is not None and (proc.is_alive() or proc.exitcode is None):
+            return run
+        code = None if proc is None else proc.exitcode
+        store.end_run(conn, run.id, store.FAILED,
+                      f"The run's process stopped unexpectedly (exit code {code}); run it "
+                      "again.")
+        fresh = store.run_by_id(conn, run.id)
+        assert fresh is not None
+        return fresh
+
+    def stop_all(self, timeout: float = 10.0) -> None:
+        """Stop every live run (at server shutdown); each records itself interrupted."""
+        with self._lock:
+            procs = list(self._procs.values())
+            self._procs.clear()
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout)

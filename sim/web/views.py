@@ -1,0 +1,218 @@
+"""From rows and results to what pages show: numbers formatted, dots placed, names hidden.
+
+Templates only print what these functions return (no arithmetic, no decisions there).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import segno
+from markupsafe import Markup
+
+from ..analyses.policies import lever_options, value_text
+from ..spec.model import Model
+from . import store
+from .forms import lever_field, prob_field
+
+STRIP_WIDTH = 1000  # SVG user units of the 0-100% axis in the forecast strips
+TICKS = tuple((t * STRIP_WIDTH / 100, f"{t}%") for t in (0, 25, 50, 75, 100))
+VIEWBOX = f"-30 0 {STRIP_WIDTH + 60} 120"
+
+
+def pct(p: float, decimals: int = 1) -> str:
+    """A probability as a percentage."""
+    return f"{p * 100:.{decimals}f}%"
+
+
+def points(diff: float) -> str:
+    """A difference of probabilities in percentage points, signed."""
+    return f"{diff * 100:+.1f} pts"
+
+
+def qr_svg(url: str) -> Markup:
+    """The URL as an inline, scalable QR code (black on white, with a title)."""
+    code = segno.make(url, error="m")
+    svg = code.svg_inline(scale=1, border=2, dark="#000", light="#fff", omitsize=True,
+                          title="QR code of the join address", svgclass="qr")
+    return Markup(svg)  # noqa: S704 - segno's own SVG output of a URL we built
+
+
+class Roster(NamedTuple):
+    """One student on the lecturer's page: joined, and whether they have forecast."""
+
+    name: str
+    submitted: bool
+    updated: str
+
+
+def roster(students: Sequence[store.Student], given: Mapping[int, store.Forecast]
+           ) -> list[Roster]:
+    """Who joined and who submitted (never what they forecast: the page is projected)."""
+    import time
+    return [Roster(s.name, s.id in given,
+                   time.strftime("%H:%M", time.localtime(given[s.id].updated_at))
+                   if s.id in given else "") for s in students]
+
+
+class OutcomeField(NamedTuple):
+    """One probability input of the forecast form."""
+
+    id: str
+    name: str
+    field: str
+    value: str
+    error: str
+
+
+class LeverField(NamedTuple):
+    """One lever select of the forecast form."""
+
+    id: str
+    field: str
+    base: str
+    options: tuple[tuple[str, str], ...]   # (value, label)
+    selected: str
+    error: str
+
+
+def outcome_names(model: Model) -> dict[str, str]:
+    """Outcome id to its name."""
+    return {o.id: o.name for o in model.outcomes}
+
+
+def forecast_fields(model: Model, session: store.Session, typed: Mapping[str, str],
+                    errors: Mapping[str, str]) -> tuple[list[OutcomeField], list[LeverField]]:
+    """The inputs of the forecast form, filled with what was typed or saved."""
+    names = outcome_names(model)
+    outs = [OutcomeField(oid, names[oid], prob_field(oid), typed.get(prob_field(oid), ""),
+                         errors.get(prob_field(oid), "")) for oid in session.outcomes]
+    levers = []
+    for lid in session.levers:
+        lever = model.lever(lid)
+        unit = f" {lever.unit}" if lever.unit else ""
+        options = tuple((value_text(v), option_label(v, unit)) for v in lever_options(lever))
+        levers.append(LeverField(lid, lever_field(lid), option_label(lever.value, unit),
+                                 options, typed.get(lever_field(lid), ""),
+                                 errors.get(lever_field(lid), "")))
+    return outs, levers
+
+
+def option_label(value: float | bool, unit: str) -> str:
+    """A lever value as a person reads it: on/off, or a number with its unit."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:,.10g}{unit}"
+
+
+def typed_from(forecast: store.Forecast | None) -> dict[str, str]:
+    """A saved forecast as the form's typed values."""
+    if forecast is None:
+        return {}
+    typed = {prob_field(k): f"{v:g}" for k, v in forecast.probabilities.items()}
+    typed.update({lever_field(k): value_text(v) for k, v in forecast.setting.items()})
+    typed["reasoning"] = forecast.reasoning
+    return typed
+
+
+class Dot(NamedTuple):
+    """A student's forecast on a strip (x in SVG units, y row to avoid overlaps)."""
+
+    x: float
+    y: float
+    label: str
+
+
+class Strip(NamedTuple):
+    """One question on the reveal: the model's answer and the class's forecasts."""
+
+    id: str
+    name: str
+    model: str
+    interval: str
+    model_x: float
+    low_x: float
+    band_width: float
+    median: str
+    median_x: float
+    dots: list[Dot]
+    forecasts: int
+
+
+def strips(result: Mapping[str, Any], given: Mapping[int, store.Forecast]) -> list[Strip]:
+    """Each question: model probability with interval, each forecast a dot, the median."""
+    out = []
+    for o in result["outcomes"]:
+        values = sorted(f.probabilities[o["id"]] for f in given.values()
+                        if o["id"] in f.probabilities)
+        median = statistics.median(values) if values else float("nan")
+        out.append(Strip(
+            o["id"], o["name"], pct(o["p"]), f"{pct(o['low'])} to {pct(o['high'])}",
+            o["p"] * STRIP_WIDTH, o["low"] * STRIP_WIDTH, (o["high"] - o["low"]) * STRIP_WIDTH,
+            pct(median, 0) if values else "no forecasts",
+            median * STRIP_WIDTH if values else -100.0, _dots(values), len(values)))
+    return out
+
+
+def _dots(values: Sequence[float]) -> list[Dot]:
+    """Dots stacked upwards where forecasts coincide (same percent), so each one shows."""
+    seen: dict[int, int] = {}
+    dots = []
+    for v in values:
+        key = round(v * 100)
+        row = seen.get(key, 0)
+        seen[key] = row + 1
+        dots.append(Dot(v * STRIP_WIDTH, 70 - 14 * min(row, 4), pct(v, 0)))
+    return dots
+
+
+class Ranked(NamedTuple):
+    """One line of the class ranking."""
+
+    rank: int
+    name: str
+    brier: str
+
+
+def ranking(scores: Sequence[store.Score], hide_names: bool) -> list[Ranked]:
+    """The ranking, names replaced by 'Student N' (joining order) when hidden."""
+    return [Ranked(s.rank, f"Student {i}" if hide_names else s.name, f"{s.brier:.4f}")
+            for i, s in enumerate(scores, start=1)]
+
+
+class PolicyRow(NamedTuple):
+    """One recommended policy against the base, for one question."""
+
+    label: str
+    recommended: int
+    cells: list[tuple[str, str, str]]  # (probability, difference, interval) per question
+
+
+def policy_rows(result: Mapping[str, Any]) -> list[PolicyRow]:
+    """Each policy's probability for each question and its paired difference from base."""
+    return [PolicyRow(p["label"], p["recommended"],
+                      [(pct(c["p"]), points(c["diff"]),
+                        f"{points(c['low'])} to {points(c['high'])}")
+                       for c in p["outcomes"]]) for p in result["policies"]]
+
+
+class OwnScore(NamedTuple):
+    """What a student sees after the reveal."""
+
+    brier: str
+    rank: int
+    of: int
+    rows: list[tuple[str, str, str]]  # (question, your forecast, model)
+
+
+def own_score(result: Mapping[str, Any], forecast: store.Forecast | None,
+              scores: Sequence[store.Score], student_id: int) -> OwnScore | None:
+    """A student's own score and rank (None if they did not forecast)."""
+    mine = next((s for s in scores if s.student_id == student_id), None)
+    if mine is None or forecast is None:
+        return None
+    rows = [(o["name"], pct(forecast.probabilities[o["id"]], 0), pct(o["p"]))
+            for o in result["outcomes"]]
+    return OwnScore(f"{mine.brier:.4f}", mine.rank, len(scores), rows)
