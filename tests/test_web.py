@@ -17,6 +17,7 @@ from sim.results.scoring import brier
 from sim.web import store
 
 TEACHING = (SCENARIOS / "teaching.yaml").read_text()
+HORIZON_LINE = 1 + TEACHING.splitlines().index("  horizon_days: 90")
 
 
 def errors_of(page: str) -> list[str]:
@@ -103,13 +104,13 @@ def test_create_from_an_uploaded_file(classroom: Classroom):
     conn.close()
     assert session.scenario_name == "mine.yaml" and session.scenario_text == TEACHING
     assert session.outcomes == ("war", "settled")
-    assert session.levers == ("strikes_authorised",)
+    assert session.levers == ("strikes_authorised", "blue_offers_talks", "red_mobilises")
     assert re.fullmatch(r"[A-HJKMNP-Z2-9]{6}", session.code)
 
 
 @pytest.mark.parametrize(("content", "expected"), [
     (TEACHING.replace("horizon_days: 90", "horizon_days: -5"),
-     r"mine\.yaml:10: 'scenario\.horizon_days'"),
+     rf"mine\.yaml:{HORIZON_LINE}: 'scenario\.horizon_days' must be > 0 \(got -5\)"),
     (TEACHING.replace("  red: {name: Red}\n", "  red: {name: Red}\n  red: {name: Again}\n"),
      r"mine\.yaml:\d+: .*duplicate"),
     ("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,"
@@ -548,8 +549,9 @@ def test_a_run_whose_process_vanished_is_reported_failed(classroom: Classroom):
 def test_a_run_that_fails_says_why(classroom: Classroom):
     """A scenario whose expressions fail at run time: the run ends 'failed' with the
     simulator's own message, and the class can still be run again."""
-    broken = TEACHING.replace('probability: "min(1, red_resolve * (1 + 0.1 * strikes))"',
-                              'probability: "red_resolve * (1 + strikes) * 10"')
+    broken = re.sub(r'probability: "min\(1, red_resolve[^\n]*',
+                    'probability: "red_resolve * (1 + strikes) * 10"', TEACHING)
+    assert broken != TEACHING
     classroom.lecturer.post("/lecturer/sessions",
                             files={"upload": ("broken.yaml", broken.encode(), "text/yaml")})
     conn = classroom.db()
