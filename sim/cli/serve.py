@@ -55,7 +55,9 @@ def _bind(host: str, port: int) -> socket.socket:
     except ValueError:
         raise UsageError(f"--host {host}: give an IP address such as 127.0.0.1 or "
                          "0.0.0.0") from None
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets that
+    # say so, and without it every keep-alive response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

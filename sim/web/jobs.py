@@ -12,6 +12,7 @@ progress, and a run whose process died is reported, never left "running" forever
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 import signal
@@ -46,8 +47,14 @@ class RunPlan(NamedTuple):
 
 
 def session_model(session: store.Session) -> Model:
-    """The session's scenario, compiled from the text stored with it."""
-    return load_text(session.scenario_text, session.scenario_name)
+    """The session's scenario, compiled from the text stored with it (once per process:
+    compiling the flagship takes a third of a second, far too long for every page)."""
+    return _compiled(session.scenario_text, session.scenario_name)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(text: str, name: str) -> Model:
+    return load_text(text, name)  # a Model is immutable, so sharing it is safe
 
 
 def plan(conn: sqlite3.Connection, session: store.Session) -> RunPlan:

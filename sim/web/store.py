@@ -12,7 +12,7 @@ import sqlite3
 import time
 from typing import Any, NamedTuple
 
-from .db import transaction
+from .db import transaction, write
 
 # Join codes avoid letters and digits that are easily confused on a projector (0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -110,7 +110,7 @@ def setting(conn: sqlite3.Connection, key: str) -> str | None:
 
 def setting_or_create(conn: sqlite3.Connection, key: str, make: str) -> str:
     """The stored value of ``key``, storing ``make`` first if there is none."""
-    conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", (key, make))
+    write(conn, "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", (key, make))
     value = setting(conn, key)
     assert value is not None
     return value
@@ -176,7 +176,7 @@ def set_state(conn: sqlite3.Connection, session_id: int, state: str, *,
     column = {LOCKED: "locked_at", REVEALED: "revealed_at"}.get(state)
     stamp = f", {column} = {time.time()!r}" if column else ""
     marks = ",".join("?" * len(expect))
-    cur = conn.execute(f"UPDATE sessions SET state = ?{stamp} WHERE id = ? "
+    cur = write(conn, f"UPDATE sessions SET state = ?{stamp} WHERE id = ? "
                        f"AND state IN ({marks})", (state, session_id, *expect))
     return cur.rowcount == 1
 
@@ -184,14 +184,14 @@ def set_state(conn: sqlite3.Connection, session_id: int, state: str, *,
 def update_setup(conn: sqlite3.Connection, session_id: int, outcomes: tuple[str, ...],
                  levers: tuple[str, ...], runs: int, seed: int) -> None:
     """Change a session's questions and run size."""
-    conn.execute("UPDATE sessions SET outcomes = ?, levers = ?, runs = ?, seed = ? "
+    write(conn, "UPDATE sessions SET outcomes = ?, levers = ?, runs = ?, seed = ? "
                  "WHERE id = ?", (json.dumps(list(outcomes)), json.dumps(list(levers)), runs,
                                   seed, session_id))
 
 
 def set_hide_names(conn: sqlite3.Connection, session_id: int, hide: bool) -> None:
     """Show or hide student names on the projected ranking."""
-    conn.execute("UPDATE sessions SET hide_names = ? WHERE id = ?", (int(hide), session_id))
+    write(conn, "UPDATE sessions SET hide_names = ? WHERE id = ?", (int(hide), session_id))
 
 
 # -- students --------------------------------------------------------------------------------
@@ -208,9 +208,9 @@ def add_student(conn: sqlite3.Connection, session_id: int, name: str) -> Student
     """Add a student; None if the name is taken in this session."""
     token = secrets.token_urlsafe(24)
     try:
-        cur = conn.execute("INSERT INTO students (session_id, name, name_key, token, joined_at)"
-                           " VALUES (?, ?, ?, ?, ?)",
-                           (session_id, name, name_key(name), token, time.time()))
+        cur = write(conn, "INSERT INTO students (session_id, name, name_key, token, "
+                    "joined_at) VALUES (?, ?, ?, ?, ?)",
+                    (session_id, name, name_key(name), token, time.time()))
     except sqlite3.IntegrityError:
         return None
     return Student(int(cur.lastrowid or 0), session_id, name, token, time.time())
@@ -239,7 +239,7 @@ def save_forecast(conn: sqlite3.Connection, session_id: int, forecast: Forecast)
 
     The state check and the write are one statement, so a forecast can never slip in after
     the lock."""
-    cur = conn.execute(
+    cur = write(conn,
         "INSERT INTO forecasts (student_id, probabilities, setting, reasoning, updated_at) "
         "SELECT ?, ?, ?, ?, ? WHERE (SELECT state FROM sessions WHERE id = ?) = ? "
         "ON CONFLICT (student_id) DO UPDATE SET probabilities = excluded.probabilities, "
@@ -307,13 +307,13 @@ def finished_run(conn: sqlite3.Connection, session_id: int) -> Run | None:
 
 def run_progress(conn: sqlite3.Connection, run_id: int, done: int, total: int) -> None:
     """Record progress of a live run."""
-    conn.execute("UPDATE runs SET state = ?, done = ?, total = ? WHERE id = ? "
+    write(conn, "UPDATE runs SET state = ?, done = ?, total = ? WHERE id = ? "
                  "AND state IN (?, ?)", (RUNNING, done, total, run_id, *LIVE_RUN_STATES))
 
 
 def end_run(conn: sqlite3.Connection, run_id: int, state: str, message: str = "") -> bool:
     """Mark a live run failed or interrupted; False if it had already ended."""
-    cur = conn.execute("UPDATE runs SET state = ?, message = ?, finished_at = ? WHERE id = ? "
+    cur = write(conn, "UPDATE runs SET state = ?, message = ?, finished_at = ? WHERE id = ? "
                        "AND state IN (?, ?)",
                        (state, message, time.time(), run_id, *LIVE_RUN_STATES))
     return cur.rowcount == 1
@@ -321,7 +321,7 @@ def end_run(conn: sqlite3.Connection, run_id: int, state: str, message: str = ""
 
 def interrupt_live_runs(conn: sqlite3.Connection, message: str) -> int:
     """Mark every queued or running run interrupted (at server start: none can be alive)."""
-    cur = conn.execute("UPDATE runs SET state = ?, message = ?, finished_at = ? "
+    cur = write(conn, "UPDATE runs SET state = ?, message = ?, finished_at = ? "
                        "WHERE state IN (?, ?)",
                        (INTERRUPTED, message, time.time(), *LIVE_RUN_STATES))
     return cur.rowcount
