@@ -85,3 +85,16 @@ def test_briefing_resolves_citations_and_marks_the_start():
     assert [c.key for c in lever.cited] == ["pentagon_4nov", "dod_18nov"]
     assert [r.level for r in brief.ladder if r.is_start] == [model.initial_rung]
     assert "not a forecast" in brief.note
+
+
+def test_reveal_strips_stack_equal_forecasts_and_count_the_overflow():
+    from sim.web.store import Forecast
+    from sim.web.views import STACK_ROWS, strips
+    result = {"outcomes": [{"id": "war", "name": "War", "p": 0.5, "low": 0.4, "high": 0.6}]}
+    given = {i: Forecast(i, {"war": 0.7 if i < 8 else 0.2}, {}, "", 0.0) for i in range(10)}
+    (strip,) = strips(result, given)
+    assert strip.forecasts == 10 and strip.median == "70%"
+    at_70 = [d for d in strip.dots if d.label == "70%"]
+    assert len(at_70) == STACK_ROWS and len({d.y for d in at_70}) == STACK_ROWS
+    assert [c.label for c in strip.crowds] == [f"+{8 - STACK_ROWS}"]
+    assert strip.model_x == 500 and strip.band_width == pytest.approx(200)

@@ -138,6 +138,7 @@ class Strip(NamedTuple):
     median: str
     median_x: float
     dots: list[Dot]
+    crowds: list[Dot]    # "+N" above a stack too tall to draw
     forecasts: int
 
 
@@ -152,20 +153,27 @@ def strips(result: Mapping[str, Any], given: Mapping[int, store.Forecast]) -> li
             o["id"], o["name"], pct(o["p"]), f"{pct(o['low'])} to {pct(o['high'])}",
             o["p"] * STRIP_WIDTH, o["low"] * STRIP_WIDTH, (o["high"] - o["low"]) * STRIP_WIDTH,
             pct(median, 0) if values else "no forecasts",
-            median * STRIP_WIDTH if values else -100.0, _dots(values), len(values)))
+            median * STRIP_WIDTH if values else -100.0, *_dots(values), len(values)))
     return out
 
 
-def _dots(values: Sequence[float]) -> list[Dot]:
-    """Dots stacked upwards where forecasts coincide (same percent), so each one shows."""
-    seen: dict[int, int] = {}
-    dots = []
+STACK_ROWS = 5
+
+
+def _dots(values: Sequence[float]) -> tuple[list[Dot], list[Dot]]:
+    """Dots stacked upwards where forecasts coincide (same percent), so each one shows;
+    a stack taller than STACK_ROWS is capped and labelled with how many more it holds."""
+    stacks: dict[int, list[float]] = {}
     for v in values:
-        key = round(v * 100)
-        row = seen.get(key, 0)
-        seen[key] = row + 1
-        dots.append(Dot(v * STRIP_WIDTH, 70 - 14 * min(row, 4), pct(v, 0)))
-    return dots
+        stacks.setdefault(round(v * 100), []).append(v)
+    dots, crowds = [], []
+    for same in stacks.values():
+        for row, v in enumerate(same[:STACK_ROWS]):
+            dots.append(Dot(v * STRIP_WIDTH, 74 - 13 * row, pct(v, 0)))
+        if len(same) > STACK_ROWS:
+            crowds.append(Dot(same[0] * STRIP_WIDTH, 74 - 13 * STACK_ROWS,
+                              f"+{len(same) - STACK_ROWS}"))
+    return dots, crowds
 
 
 class Ranked(NamedTuple):
