@@ -218,8 +218,8 @@ def report(hits: list[Hit], burst: float, before: str, after: str,
     live = before.startswith("running") and after.startswith("running")
     print(f"{args.students} students, {len(hits)} requests in {burst:.1f} s while "
           f"{args.scenario} ran {args.runs:,} runs per model (base + 1 policy, paired)")
-    print(f"failures: {len(failed)}" + (f" ({', '.join(sorted({f'{h.what} -> {h.status}' for h in failed}))})"
-                                       if failed else ""))
+    kinds = sorted({f"{h.what} -> {h.status}" for h in failed})
+    print(f"failures: {len(failed)}" + (f" ({', '.join(kinds)})" if failed else ""))
     print(f"response time: p50 {cuts[49]:.0f} ms, p95 {cuts[94]:.0f} ms, "
           f"p99 {cuts[98]:.0f} ms, max {times[-1]:.0f} ms")
     by_kind: dict[str, list[float]] = {}

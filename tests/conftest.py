@@ -119,6 +119,7 @@ class LiveServer(NamedTuple):
     lecturer_url: str
     process: subprocess.Popen[str]
     db: Path
+    banner: str
 
 
 def start_server(db: Path, *extra: str, timeout: float = 60.0) -> LiveServer:
@@ -140,7 +141,7 @@ def start_server(db: Path, *extra: str, timeout: float = 60.0) -> LiveServer:
         if found:
             # The banner is printed before uvicorn starts: wait for it to accept requests.
             _wait_until_up(found.group(1), deadline)
-            return LiveServer(found.group(1), found.group(0), proc, db)
+            return LiveServer(found.group(1), found.group(0), proc, db, "".join(lines))
     proc.kill()
     raise RuntimeError("server did not start:\n" + "".join(lines))
 
@@ -157,15 +158,17 @@ def _wait_until_up(url: str, deadline: float) -> None:
 
 
 def stop_server(server: LiveServer) -> str:
-    """Stop the server with Ctrl-C (as a lecturer would) and return what it printed."""
+    """Stop the server with Ctrl-C (as a lecturer would) and return all it printed."""
     import signal
     server.process.send_signal(signal.SIGINT)
     try:
-        out, _ = server.process.communicate(timeout=30)
+        server.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         server.process.kill()
-        out, _ = server.process.communicate()
-    return out
+        server.process.wait()
+    assert server.process.stdout is not None
+    # Read through the text buffer (communicate() would skip what readline() buffered).
+    return server.banner + server.process.stdout.read()
 
 
 @pytest.fixture

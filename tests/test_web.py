@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -536,6 +537,25 @@ def test_a_run_left_live_by_a_stopped_server_is_marked_interrupted(classroom: Cl
     assert "The server stopped during this run; run it again." in page
 
 
+def test_stopping_the_server_mid_run_interrupts_the_run_cleanly(classroom: Classroom):
+    """Shutdown stops a live run's process (SIGTERM, kept like Ctrl-C) and the run says it
+    was stopped; a new run can start afterwards."""
+    session = classroom.create("atacms.yaml", runs=50_000)
+    classroom.lecturer.post(f"/lecturer/sessions/{session.id}/lock")
+    classroom.lecturer.post(f"/lecturer/sessions/{session.id}/run")
+    deadline = time.monotonic() + 120
+    while classroom.lecturer.get(f"/lecturer/sessions/{session.id}/progress"
+                                 ).json()["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    classroom.app.state.jobs.stop_all()
+    state = classroom.lecturer.get(f"/lecturer/sessions/{session.id}/progress").json()
+    assert state["state"] == "interrupted", state
+    assert "run it again" in state["message"]
+    page = classroom.lecturer.get(f"/lecturer/sessions/{session.id}").text
+    assert "The last run was interrupted" in page and "Run the model</button>" in page
+
+
 def test_a_run_whose_process_vanished_is_reported_failed(classroom: Classroom):
     session = classroom.create()
     conn = classroom.db()
@@ -590,3 +610,43 @@ def test_every_route_of_the_classroom_is_tested():
             pattern = re.sub(r"\{[^}]+\}", "{X}", path)
             written = re.sub(r"\{[^}]+\}", "{X}", re.sub(r"\d+", "{X}", source))
             assert pattern in written or path in source, path
+
+
+# -- the command -------------------------------------------------------------------------------
+def test_serve_binds_to_this_computer_by_default(tmp_path: Path):
+    from conftest import start_server, stop_server
+    server = start_server(tmp_path / "a.sqlite")
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        import urllib.request
+        with urllib.request.urlopen(server.url + "/join", timeout=10) as page:
+            assert page.status == 200
+    finally:
+        out = stop_server(server)
+    assert "this computer only; use --host 0.0.0.0 for the room" in out
+    assert "everything is kept in" in out and "Traceback" not in out
+    assert server.process.returncode == 0
+
+
+def test_serve_says_when_it_is_open_to_the_network(tmp_path: Path):
+    from conftest import start_server, stop_server
+    server = start_server(tmp_path / "b.sqlite", "--host", "0.0.0.0")
+    out = stop_server(server)
+    assert "OPEN TO THE NETWORK on 0.0.0.0:" in out and "/join" in out
+
+
+def test_serve_refuses_a_busy_port_and_a_bad_host(tmp_path: Path):
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for args, message in ((["--port", str(port)], f"cannot listen on 127.0.0.1:{port}"),
+                              (["--host", "my-laptop"], "give an IP address")):
+            done = subprocess.run([sys.executable, "-m", "sim", "serve", "--db",
+                                   str(tmp_path / "c.sqlite"), *args], capture_output=True,
+                                  text=True, timeout=60)
+            assert done.returncode == 2 and message in done.stderr, done.stderr
+            assert "Traceback" not in done.stderr

@@ -15,18 +15,17 @@ from __future__ import annotations
 import functools
 import multiprocessing as mp
 import os
-import signal
 import sqlite3
 import threading
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from types import FrameType
 from typing import Any, NamedTuple
 
 from ..analyses.compare import Comparison
 from ..analyses.policies import Recommended, compare_policies, distinct, policy_of
 from ..errors import SimError
+from ..faults import MODEL_ERROR, WORKER_LOST, sigterm_interrupts
 from ..results.scoring import brier, ranks
 from ..spec.loader import load_text
 from ..spec.model import Model
@@ -141,9 +140,13 @@ def execute(conn: sqlite3.Connection, run_id: int, workers: int | None) -> None:
     store.run_progress(conn, run_id, 0, session.runs)
     comp = compare_policies(run_plan.model, [r.policy for r in run_plan.policies],
                             session.runs, session.seed, workers, progress)
-    if comp.interrupted:
-        store.end_run(conn, run_id, store.INTERRUPTED,
-                      f"Stopped after {comp.runs} of {session.runs} runs; run it again.")
+    if comp.stop is not None:
+        if comp.stop.kind in (MODEL_ERROR, WORKER_LOST):
+            store.end_run(conn, run_id, store.FAILED, comp.stop.message)
+        else:
+            store.end_run(conn, run_id, store.INTERRUPTED,
+                          f"Stopped ({comp.stop.message}) after {comp.runs} of "
+                          f"{session.runs} runs; run it again.")
         return
     result = result_of(session, comp, run_plan)
     truth = {o["id"]: o["p"] for o in result["outcomes"]}
@@ -151,19 +154,15 @@ def execute(conn: sqlite3.Connection, run_id: int, workers: int | None) -> None:
                      class_scores(conn, session, truth))
 
 
-def _stop(_signum: int, _frame: FrameType | None) -> None:
-    # The runner treats KeyboardInterrupt as "stop the pool, keep what finished".
-    raise KeyboardInterrupt
-
-
 def job_main(db_path: str, run_id: int, workers: int | None, nice: int) -> None:
-    """Entry point of a run's process: every way it can end is written to the run's row."""
-    signal.signal(signal.SIGTERM, _stop)
+    """Entry point of a run's process: every way it can end is written to the run's row
+    (the server stops a run with SIGTERM, which the runner handles like Ctrl-C)."""
     if nice and hasattr(os, "nice"):
         os.nice(nice)
     conn = connect(db_path)
     try:
-        execute(conn, run_id, workers)
+        with sigterm_interrupts():
+            execute(conn, run_id, workers)
     except KeyboardInterrupt:
         store.end_run(conn, run_id, store.INTERRUPTED, "The run was stopped; run it again.")
     except SimError as exc:
@@ -213,13 +212,20 @@ class Jobs:
     def stop_all(self, timeout: float = 10.0) -> None:
         """Stop every live run (at server shutdown); each records itself interrupted."""
         with self._lock:
-            procs = list(self._procs.values())
+            procs = dict(self._procs)
             self._procs.clear()
-        for proc in procs:
+        for proc in procs.values():
             if proc.is_alive():
                 proc.terminate()
-        for proc in procs:
+        for proc in procs.values():
             proc.join(timeout)
             if proc.is_alive():
                 proc.kill()
                 proc.join(timeout)
+        conn = connect(self.config.db)
+        try:  # a process stopped before it could say so (still starting, or killed)
+            for run_id in procs:
+                store.end_run(conn, run_id, store.INTERRUPTED,
+                              "The server stopped during this run; run it again.")
+        finally:
+            conn.close()
