@@ -169,9 +169,9 @@ def _dots(values: Sequence[float]) -> tuple[list[Dot], list[Dot]]:
     dots, crowds = [], []
     for same in stacks.values():
         for row, v in enumerate(same[:STACK_ROWS]):
-            dots.append(Dot(v * STRIP_WIDTH, 74 - 13 * row, pct(v, 0)))
+            dots.append(Dot(v * STRIP_WIDTH, 78 - 13 * row, pct(v, 0)))
         if len(same) > STACK_ROWS:
-            crowds.append(Dot(same[0] * STRIP_WIDTH, 74 - 13 * STACK_ROWS,
+            crowds.append(Dot(same[0] * STRIP_WIDTH, 78 - 13 * STACK_ROWS + 4,
                               f"+{len(same) - STACK_ROWS}"))
     return dots, crowds
 
