@@ -32,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit
@@ -96,6 +98,22 @@ def start_server(db: Path) -> tuple[subprocess.Popen[str], str, str]:
     raise RuntimeError("the server did not start")
 
 
+@contextmanager
+def served() -> Iterator[tuple[str, str]]:
+    """A server on a fresh database for the block: (base URL, lecturer path); stopped with
+    Ctrl-C afterwards, as a lecturer would."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url, lecturer_path = start_server(Path(tmp) / "classroom.sqlite")
+        try:
+            yield url, lecturer_path
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def wait_up(browser: Browser) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -152,16 +170,8 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.students <= 200:
         parser.error("--students must be between 1 and 200")
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url, lecturer_path = start_server(Path(tmp) / "load.sqlite")
-        try:
-            return measure(url, lecturer_path, args)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with served() as (url, lecturer_path):
+        return measure(url, lecturer_path, args)
 
 
 def measure(url: str, lecturer_path: str, args: argparse.Namespace) -> int:

@@ -11,13 +11,10 @@ on phones, three of them recommending a policy), and saves each step as a small 
 from __future__ import annotations
 
 import argparse
-import signal
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from classroom_load import start_server  # the same server start as the load test
+from classroom_load import served  # the same server start as the load test
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
@@ -103,22 +100,13 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url, lecturer_url = start_server(Path(tmp) / "shots.sqlite")
+    with served() as (url, lecturer_url), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                     args=CHROMIUM_ARGS)
         try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                             headless=True, args=CHROMIUM_ARGS)
-                try:
-                    play(browser, url, lecturer_url, out)
-                finally:
-                    browser.close()
+            play(browser, url, lecturer_url, out)
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            browser.close()
     return 0
 
 

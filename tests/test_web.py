@@ -650,3 +650,22 @@ def test_serve_refuses_a_busy_port_and_a_bad_host(tmp_path: Path):
                                   text=True, timeout=60)
             assert done.returncode == 2 and message in done.stderr, done.stderr
             assert "Traceback" not in done.stderr
+
+
+def test_scenario_and_student_text_is_escaped_everywhere(classroom: Classroom):
+    """A hostile title or name is shown as text, never run as markup."""
+    evil = TEACHING.replace('title: "Teaching example: a border crisis between Blue and Red"',
+                            'title: "<script>alert(1)</script>"')
+    assert evil != TEACHING
+    classroom.lecturer.post("/lecturer/sessions",
+                            files={"upload": ("evil.yaml", evil.encode(), "text/yaml")})
+    conn = classroom.db()
+    (session,) = store.all_sessions(conn)
+    conn.close()
+    student = classroom.join(session.code, "<img src=x onerror=alert(2)>")
+    pages = [student.get("/class").text, classroom.lecturer.get("/lecturer").text,
+             classroom.lecturer.get(f"/lecturer/sessions/{session.id}").text]
+    for page in pages:
+        assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0]
+    assert "&lt;img src=x onerror=alert(2)&gt;" in pages[2]
