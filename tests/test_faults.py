@@ -642,3 +642,27 @@ def test_work_that_needs_every_run_raises_stopped():
         result.complete()
     whole = runner.run(MODEL, 300, 1, 1)
     assert whole.complete() is whole
+
+
+def test_a_report_of_an_interrupted_folder_says_so_at_the_top():
+    """The report of an interrupted results folder opens with how many runs it covers and
+    why it stopped (the manifest at the bottom used to be the only place)."""
+    from sim.api import simulate
+    from sim.present.report import render_html, stopped_banner
+    res = simulate(MODEL, runs=200, seed=1)
+    info = {"status": "interrupted", "runs_completed": 200, "runs_requested": 5000,
+            "reason": "interrupted (Ctrl-C)"}
+    page = render_html(MODEL, res.summary, {}, info)
+    banner = ('<div class="warnings" role="alert"><strong>Interrupted: these results '
+              'cover 200 of 5,000 runs.</strong> interrupted (Ctrl-C)</div>')
+    assert banner in page and page.index(banner) < page.index('id="results"')
+    assert stopped_banner({"status": "complete"}) == ""
+
+
+def test_require_markov_is_a_quick_check_before_solving():
+    """exact.require_markov names what prevents an exact solution without solving."""
+    from sim.analyses.exact import require_markov
+    from sim.errors import NotMarkovianError
+    with pytest.raises(NotMarkovianError, match="red_resolve is uniform"):
+        require_markov(MODEL)
+    require_markov(load(ROOT / "scenarios" / "markov.yaml"))

@@ -474,6 +474,17 @@ def _propagate(qt: sp.csr_matrix, p0: FloatArray, times: FloatArray) -> FloatArr
     return out
 
 
+def require_markov(model: Model) -> None:
+    """Raise NotMarkovianError naming every element that prevents an exact solution (a
+    quick check: callers may ask before a long simulation whose result it would check)."""
+    problems = markov_problems(model)
+    if problems:
+        shown = problems[:12]
+        more = f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
+        raise NotMarkovianError(f"cannot solve '{model.id}' exactly ({len(problems)} "
+                                "non-Markovian elements):\n  - " + "\n  - ".join(shown) + more)
+
+
 def solve(model: Model, days: npt.ArrayLike | None = None, *,
           max_states: int = MAX_STATES) -> ExactResult:
     """Exact reach, outcome and terminal probabilities of a Markovian scenario.
@@ -482,12 +493,7 @@ def solve(model: Model, days: npt.ArrayLike | None = None, *,
     NotMarkovianError naming what prevents an exact solution, and ModelRuntimeError when
     an expression fails or gives an impossible value in some reachable state.
     """
-    problems = markov_problems(model)
-    if problems:
-        shown = problems[:12]
-        more = f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
-        raise NotMarkovianError(f"cannot solve '{model.id}' exactly ({len(problems)} "
-                                "non-Markovian elements):\n  - " + "\n  - ".join(shown) + more)
+    require_markov(model)
     horizon = float(model.horizon)
     grid = np.arange(int(horizon) + 1, dtype=float) if days is None else \
         np.asarray(days, dtype=float).reshape(-1)

@@ -156,6 +156,7 @@ class Sensitivity:
     mean: float
     stop: Stop | None = None  # stopped early: indices are NaN (they need every point)
     evaluated: tuple[tuple[tuple[float, ...], float], ...] = ()  # stopped: (point, P) so far
+    planned: int = 0  # stopped: the points there were to evaluate
 
     def readability(self, target: float = READABLE_HALF_WIDTH) -> Readability:
         """Whether the intervals are narrow enough to rank the parameters, and the sample
@@ -237,4 +238,4 @@ def run_sensitivity(model: Model, metric: str, method: str = "sobol", samples: i
     nan = np.full(len(names), np.nan)
     evaluated = tuple((tuple(float(v) for v in points[i]), float(p)) for i, p in enumerate(y))
     return Sensitivity(method, metric, names, nan, nan, nan, nan, len(y), reps,
-                       float(np.mean(y)) if len(y) else math.nan, stop, evaluated)
+                       float(np.mean(y)) if len(y) else math.nan, stop, evaluated, len(points))

@@ -244,7 +244,8 @@ def fill_stage(stage: Stage, stop: Stop | None, drawing: Drawing) -> Stop | None
             stop = stop or stop_of(exc)
         except Exception as exc:  # noqa: BLE001 - any failure of drawing must not lose runs
             detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            stop = stop or Stop(PLOT_FAILED, f"drawing the figures failed ({detail})")
+            stop = stop or Stop(PLOT_FAILED, f"drawing the figures or the page failed "
+                                             f"({detail})")
     # An interrupt while the manifest is written comes too late to matter: all is kept.
     with interrupts_deferred(reraise=False):
         write_json(stage.path / "manifest.json", drawing.info(stop))

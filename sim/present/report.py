@@ -462,6 +462,18 @@ def _manifest_value(value: Any) -> str:
     return _code(str(value)) if isinstance(value, str) and len(value) > 24 else _e(value)
 
 
+def stopped_banner(manifest: Mapping[str, Any]) -> str:
+    """A banner for an interrupted results folder: how many runs, and why it stopped."""
+    if manifest.get("status") != "interrupted":
+        return ""
+    done, asked = manifest.get("runs_completed"), manifest.get("runs_requested")
+    runs = f"{done:,} of {asked:,} runs" if isinstance(done, int) and isinstance(
+        asked, int) else "part of the runs"
+    reason = manifest.get("reason") or "interrupted"
+    return (f'<div class="warnings" role="alert"><strong>Interrupted: these results cover '
+            f"{_e(runs)}.</strong> {_e(reason)}</div>")
+
+
 def render_html(model: Model, summary: Summary, images: dict[str, bytes],
                 manifest: dict[str, Any],
                 extra_sections: list[tuple[str, str]] | None = None) -> str:
@@ -509,5 +521,6 @@ def render_html(model: Model, summary: Summary, images: dict[str, bytes],
            if model.information_cutoff else "") + "</p>"
         f"<p>{_e(model.description)}</p></header>"
         f'<div class="note" role="note">{_e(NOT_A_FORECAST)}</div>'
+        + stopped_banner(manifest) +
         f'<nav aria-label="Contents"><strong>Contents</strong><ol>{nav}</ol></nav>'
         f"{body}</main></body></html>\n")
