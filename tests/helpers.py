@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.results.aggregate import Aggregate
+from sim.run.aggregate import Aggregate
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from helpers import assert_same
 
-from sim.results.aggregate import Aggregate, day_bins
+from sim.run.aggregate import Aggregate, day_bins
 from sim.run.engine import Plan
 from sim.run.record import Record
 from sim.spec.loader import load_text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli.commands import build_parser
+from sim.cli.parser import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()

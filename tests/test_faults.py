@@ -17,8 +17,8 @@ from helpers import assert_same, time_limit
 
 from sim.cli import main
 from sim.faults import MODEL_ERROR, WORKER_LOST, Stop
-from sim.results.aggregate import Aggregate
 from sim.run import runner
+from sim.run.aggregate import Aggregate
 from sim.run.engine import ModelRuntimeError, Plan
 from sim.spec.loader import load, load_text
 

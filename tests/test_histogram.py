@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from sim.results.histogram import BASE_EXPONENT, ValueHistogram
+from sim.run.histogram import BASE_EXPONENT, ValueHistogram
 
 
 def hist(values, cap: int = 2048) -> ValueHistogram:

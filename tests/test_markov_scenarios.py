@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from sim.analyses.exact import ExactResult, solve
-from sim.results.aggregate import Aggregate, day_bins
 from sim.results.stats import wilson
 from sim.results.summary import Summary, summarise
+from sim.run.aggregate import Aggregate, day_bins
 from sim.run.engine import Plan
 from sim.run.runner import run, simulate_chunk
 from sim.spec.loader import apply_variant, load, load_text

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sim import cli
 from sim.analyses import play
-from sim.cli import commands as cli
 from sim.errors import UsageError
 from sim.spec.loader import load, load_text
 

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
-from sim.results.aggregate import Aggregate
 from sim.results.summary import summarise
 from sim.run import runner
+from sim.run.aggregate import Aggregate
 from sim.run.engine import ModelRuntimeError, Plan
 from sim.run.record import Record
 from sim.spec.loader import load_text

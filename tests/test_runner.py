@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from helpers import assert_same
 
-from sim.results.aggregate import Aggregate
 from sim.run import runner
+from sim.run.aggregate import Aggregate
 from sim.run.engine import Plan
 from sim.spec.loader import load
 

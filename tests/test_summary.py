@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.results.aggregate import Aggregate
 from sim.results.stats import wilson
 from sim.results.summary import BANDS, FEW_EVENTS, summarise
+from sim.run.aggregate import Aggregate
 from sim.run.engine import Plan
 from sim.run.record import Record
 from sim.spec.loader import load, load_text

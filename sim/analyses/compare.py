@@ -19,10 +19,10 @@ import numpy as np
 
 from ..errors import UsageError
 from ..faults import Stop
-from ..results.aggregate import Aggregate
 from ..results.stats import Difference, Estimate, paired_difference
 from ..results.summary import Summary, summarise
 from ..run import runner
+from ..run.aggregate import Aggregate
 from ..run.engine import Plan
 from ..run.record import Record
 from ..spec.loader import apply_variant, parse_lever_value

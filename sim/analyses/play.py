@@ -662,9 +662,3 @@ def _turn_md(turn: Turn) -> list[str]:
         out += [f"- {line}" for line in turn.others]
     return out + [""]
 
-
-def default_transcript(folder: Path, game: Game) -> Path:
-    """results/play-<scenario>-<actor>-s<seed>-r<replication>.md, never an existing file."""
-    from ..present.output import safe_name, unused_path
-    stem = safe_name(f"play-{game.model.id}-{game.actor.id}-s{game.seed}-r{game.replication}")
-    return unused_path(folder, stem, ".md")

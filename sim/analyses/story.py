@@ -249,7 +249,7 @@ def find(model: Model, seed: int, where: str | None = None, start: int = 0,
 
 
 @dataclass(frozen=True)
-class Path:
+class RungPath:
     """A sequence of rungs a replication moved through, and how often it occurred."""
 
     rungs: tuple[str, ...]
@@ -307,11 +307,11 @@ class PathTally:
             self.paths[target].update(other.paths[target])
             self.before[target].update(other.before[target])
 
-    def common(self, rung_id: str, top: int = 5) -> tuple[int, list[Path]]:
+    def common(self, rung_id: str, top: int = 5) -> tuple[int, list[RungPath]]:
         """(replications that reached ``rung_id``, their most common paths)."""
         target = self.model.rung_index(rung_id)
         n = self.reached[target]
-        return n, [Path(p, c, c / n) for p, c in self.paths[target].most_common(top)]
+        return n, [RungPath(p, c, c / n) for p, c in self.paths[target].most_common(top)]
 
     def stood_on_before(self, rung_id: str) -> list[tuple[str, int]]:
         """Of the replications that reached ``rung_id``: how many stood on each other rung
@@ -323,7 +323,7 @@ class PathTally:
 
 
 def common_paths(model: Model, records: list[Record], rung_id: str, top: int = 5
-                 ) -> tuple[int, list[Path]]:
+                 ) -> tuple[int, list[RungPath]]:
     """Most common rung sequences among replications that reached ``rung_id``."""
     return PathTally(model).add(records).common(rung_id, top)
 

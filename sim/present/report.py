@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import json
 import math
 import re
 import textwrap
@@ -299,6 +300,13 @@ def _results(model: Model, summary: Summary) -> str:
     return "".join(parts)
 
 
+def png_img(png: bytes, alt: str, style: str = "") -> str:
+    """An ``<img>`` embedding a PNG as a data URI (the page loads nothing from elsewhere)."""
+    data = base64.b64encode(png).decode("ascii")
+    styled = f' style="{style}"' if style else ""
+    return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}"{styled}>'
+
+
 def _figures(images: Mapping[str, bytes]) -> str:
     order = [k for k in CAPTIONS if k in images] + [k for k in images if k not in CAPTIONS]
     parts = []
@@ -310,10 +318,29 @@ def _figures(images: Mapping[str, bytes]) -> str:
 
 def figure_html(stem: str, png: bytes, title: str, caption: str) -> str:
     """A figure embedded as a base64 PNG, with its (escaped) title and caption."""
-    data = base64.b64encode(png).decode("ascii")
-    return (f'<figure id="figure-{_e(stem)}"><img src="data:image/png;base64,{data}" '
-            f'alt="{_e(title)}"><figcaption><strong>{_e(title)}</strong>'
+    return (f'<figure id="figure-{_e(stem)}">{png_img(png, title)}'
+            f"<figcaption><strong>{_e(title)}</strong>"
             f"{_e(caption)}</figcaption></figure>")
+
+
+def analysis_section(body: str, images: Sequence[tuple[str, bytes]]) -> str:
+    """An analysis as a report section: its table preformatted, its PNGs embedded."""
+    imgs = "".join(f"<figure>{png_img(png, name, 'max-width:100%')}</figure>"
+                   for name, png in images)
+    return f'<pre style="overflow:auto">{_e(body)}</pre>{imgs}'
+
+
+def analysis_page(title: str, body: str, images: Sequence[tuple[str, bytes]],
+                  manifest: Mapping[str, Any]) -> str:
+    """A short self-contained page for an analysis that has no base-case report."""
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>{_e(title)}"
+            "</title><style>body{font:20px/1.5 system-ui,sans-serif;max-width:1200px;"
+            "margin:2em auto;padding:0 1em;color:#111}pre{font-size:16px;background:#f4f4f4;"
+            "padding:1em;overflow:auto}img{max-width:100%}</style>"
+            f"<h1>{_e(title)}</h1><p><strong>A teaching and exploration model, not a "
+            "forecast: the numbers follow from the scenario's stated assumptions.</strong></p>"
+            f"{analysis_section(body, images)}<h2>Manifest</h2>"
+            f"<pre>{_e(json.dumps(dict(manifest), indent=2, default=str))}</pre></html>")
 
 
 def _ladder(model: Model, keys: Sequence[str]) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..run.aggregate import Aggregate
 from ..spec.model import Model
-from .aggregate import Aggregate
 from .stats import Estimate, wilson, wilson_arrays
 
 BANDS = (0.05, 0.25, 0.5, 0.75, 0.95)

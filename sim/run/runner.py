@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..faults import WORKER_LOST, Stop, Stopped, WorkerLost, stop_of
-from ..results.aggregate import Aggregate
 from ..spec.model import Model
+from .aggregate import Aggregate
 from .engine import ModelRuntimeError, Plan
 from .pool import run_pool
 from .record import Record

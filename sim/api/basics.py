@@ -1,10 +1,5 @@
-"""The Python API for notebooks and scripts: load, simulate, look at the results.
-
-    >>> from sim import api
-    >>> res = api.simulate("scenarios/teaching.yaml", runs=2000, seed=1)
-    >>> print(res.table())
-    >>> res.figures()["incidence"]            # a matplotlib Figure
-"""
+"""The basics every workflow shares: a prepared model, an in-memory simulation, the
+default results root and the progress callback type."""
 
 from __future__ import annotations
 
@@ -14,16 +9,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .results.summary import Summary, summarise
-from .run import runner
-from .run.record import Record
-from .spec.loader import apply_settings, apply_variant, load
-from .spec.model import Model
+from ..results.summary import Summary, summarise
+from ..run import runner
+from ..run.record import Record
+from ..spec.loader import apply_settings, apply_variant, load
+from ..spec.model import Model
+
+RESULTS = Path("results")  # where results folders go unless an ``out`` is given
+Progress = runner.Progress  # progress(done, total), called as chunks finish
+Scenario = str | Path | Model  # a scenario file, or a model already loaded
 
 
-def prepare(scenario: str | Path | Model, variant: str | None = None,
+def prepare(scenario: Scenario, variant: str | None = None,
             settings: Iterable[str] | dict[str, Any] = ()) -> Model:
-    """A model from a path (or a model), with a variant and lever settings applied."""
+    """A model from a path (or a model), with a variant and lever settings applied.
+
+    ``settings`` are ``"lever=value"`` texts or a mapping lever -> value."""
     model = scenario if isinstance(scenario, Model) else load(scenario)
     model = apply_variant(model, variant)
     if isinstance(settings, dict):
@@ -42,26 +43,27 @@ class Results:
 
     def table(self) -> str:
         """The terminal table of rungs and outcomes."""
-        from .present.report import format_table
+        from ..present.report import format_table
         return format_table(self.summary)
 
     def figures(self) -> dict[str, Any]:
         """The standard plots as matplotlib Figures, by name."""
-        from .present.plots import figures
+        from ..present.plots import figures
         return figures(self.summary, self.model)
 
     def rows(self) -> list[dict[str, Any]]:
         """The per-replication table as dictionaries (needs keep_records=True)."""
-        from .present.output import csv_header, csv_row
+        from ..present.output import csv_header, csv_row
         header = csv_header(self.model)
         return [dict(zip(header, csv_row(self.model, r), strict=True)) for r in self.records]
 
 
-def simulate(scenario: str | Path | Model, runs: int = 2000, seed: int = 1,
+def simulate(scenario: Scenario, runs: int = 2000, seed: int = 1,
              workers: int | None = 1, variant: str | None = None,
              settings: Iterable[str] | dict[str, Any] = (), keep_records: bool = False,
-             progress: runner.Progress | None = None) -> Results:
-    """Load (if needed) and run a scenario; ``keep_records`` keeps every replication.
+             progress: Progress | None = None) -> Results:
+    """Load (if needed) and run a scenario in memory (no files); ``keep_records`` keeps
+    every replication. ``progress(done, total)`` is called as chunks finish.
 
     A run that stops early (Ctrl-C, a worker that died, a model error such as a probability
     above 1) keeps the replications finished before it: ``res.run.stop`` says why (None

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..run.record import Record
 from ..spec.model import Model
 from .histogram import ValueHistogram
+from .record import Record
 
 
 def day_bins(days: np.ndarray, n_days: int) -> np.ndarray:

@@ -1,0 +1,64 @@
+"""The small workflows: validate scenario files, solve one exactly, benchmark the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Problem, UsageError
+from ..spec.loader import check_file, load
+from ..spec.model import Model
+from .basics import Scenario, prepare
+
+if TYPE_CHECKING:
+    from ..analyses.bench import BenchResult
+    from ..analyses.exact import ExactResult
+
+
+@dataclass(frozen=True)
+class Check:
+    """One scenario file checked: the model if valid, every problem, every warning."""
+
+    path: str
+    model: Model | None
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.model is not None
+
+
+def validate(paths: Iterable[str | Path]) -> list[Check]:
+    """Check scenario files without running them; every problem of every file."""
+    out = []
+    for path in paths:
+        model, problems, warnings = check_file(path)
+        out.append(Check(str(path), model, tuple(problems), tuple(warnings)))
+    return out
+
+
+def exact(scenario: Scenario, *, variant: str | None = None,
+          settings: Iterable[str] | dict[str, Any] = ()) -> tuple[Model, ExactResult]:
+    """The exact answer of a Markovian scenario (a continuous-time Markov chain)."""
+    from ..analyses.exact import solve
+    model = prepare(scenario, variant, settings)
+    return model, solve(model)
+
+
+def bench(scenario: str | Path, memory_scenario: str | Path, *, seconds: float = 3.0,
+          workers: int = 2, speed_runs: int = 4000,
+          memory_runs: tuple[int, ...] = (10_000, 100_000), rounds: int = 10,
+          repeats: int = 3) -> BenchResult:
+    """Measure bare SimPy and the model in one run (see :mod:`sim.analyses.bench`)."""
+    import math
+
+    from ..analyses.bench import run_bench
+    if not memory_runs or min(memory_runs) < 1:
+        raise UsageError(f"memory run counts must be whole numbers >= 1 (got {memory_runs})")
+    if not 0 < seconds < math.inf:
+        raise UsageError(f"the seconds to measure must be > 0 (got {seconds})")
+    return run_bench(load(scenario), load(memory_scenario), seconds, workers, speed_runs,
+                     memory_runs, rounds, repeats)

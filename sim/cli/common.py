@@ -1,0 +1,59 @@
+"""What every command shares: the error stream, the progress bar, and the
+one shape of the analysis commands (compute, save, print the table and the folder)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..api import Analysis, Progress, save
+from .stops import exit_code, stop_lines
+
+
+def err(message: str) -> None:
+    """A line on standard error."""
+    print(message, file=sys.stderr)
+
+
+@contextmanager
+def progress_bar(args: argparse.Namespace, label: str) -> Iterator[Progress | None]:
+    """A tqdm progress callback on stderr (only on a terminal and without --quiet), closed
+    whatever happens; None when there is no bar to show."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def analysis_command(args: argparse.Namespace, label: str,
+                     work: Callable[[Progress | None], Analysis]) -> int:
+    """Compute an analysis with a progress bar, save its folder, print table and folder."""
+    with progress_bar(args, label) as update:
+        analysis = work(update)
+    folder, stop = save(analysis, args.out, force=args.force, plots=not args.no_plots)
+    print(analysis.text)
+    print("\n" + (analysis.note + "\n" if analysis.note else "") + f"Results: {folder}")
+    if stop is not None:
+        err(stop_lines(stop, analysis.kept, folder))
+    return exit_code(stop)
+
+
+def scenario_label(args: argparse.Namespace, what: str) -> str:
+    """A progress label: the scenario file's stem and what runs."""
+    from pathlib import Path
+    return f"{Path(args.scenario).stem} {what}"

@@ -1,0 +1,98 @@
+"""``validate``, ``exact`` and ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from .. import api
+from ..present.output import write_file
+from . import options as opt
+from .common import err
+from .stops import EXIT_INPUT, EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario files; print every problem; exit 2 if any file is invalid."""
+    checks = api.validate(args.files)
+    for check in checks:
+        for w in check.warnings:
+            err(f"{w} [warning]")
+        if check.problems:
+            for p in check.problems:
+                err(str(p))
+            err(f"{check.path}: {len(check.problems)} problem(s)")
+        elif check.model is not None:
+            m = check.model
+            print(f"{check.path}: OK ({len(m.rungs)} rungs, {len(m.actors)} actors, "
+                  f"{len(m.levers)} levers, {len(m.parameters)} parameters, "
+                  f"{len(m.actions)} actions, {len(m.processes)} processes, "
+                  f"{len(m.rules)} rules, {len(m.variants)} variants)")
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_INPUT
+
+
+def cmd_exact(args: argparse.Namespace) -> int:
+    """Solve a Markovian scenario exactly and print the probabilities."""
+    from ..present.tables import exact_result_table
+    model, result = api.exact(args.scenario, variant=args.variant, settings=args.set or [])
+    print(exact_result_table(model, result))
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure bare SimPy and the model in one run; optionally write docs/performance.md."""
+    from ..analyses.bench import format_page, format_report
+    result = api.bench(args.scenario, args.memory_scenario, seconds=args.seconds,
+                       workers=args.workers, speed_runs=args.speed_runs,
+                       memory_runs=args.memory_runs, rounds=args.rounds, repeats=args.repeats)
+    text = format_report(result)
+    print(text)
+    if args.write:
+        path = Path(args.write)
+        stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+        write_file(path, format_page(text, args.command_line, stamp))
+        print(f"\nWrote {path}")
+    return EXIT_OK
+
+
+def add(sub: Any) -> None:
+    """Register ``validate``, ``exact`` and ``bench``."""
+    p = sub.add_parser("validate", help="check scenario files and report every problem")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("exact", help="solve a Markovian scenario exactly (no simulation)",
+                       parents=[opt.scenario(), opt.variant(), opt.settings()])
+    p.set_defaults(func=cmd_exact)
+
+    p = sub.add_parser(
+        "bench", help="benchmark the engine against bare SimPy",
+        description="Measure, in one run: bare SimPy's event rate and the model's (in "
+                    "alternating paired rounds), the speed-up on several workers, and the "
+                    "collecting process's peak memory for growing run counts.")
+    p.add_argument("--scenario", default="scenarios/atacms.yaml",
+                   help="scenario whose speed is measured (default: %(default)s)")
+    p.add_argument("--memory-scenario", default="scenarios/teaching.yaml",
+                   help="scenario for the memory check, a fast one (default: %(default)s)")
+    p.add_argument("--seconds", type=opt.positive_finite, default=3.0,
+                   help="seconds of model and of bare SimPy each, split over the rounds "
+                        "(default: %(default)s)")
+    p.add_argument("--rounds", type=opt.POSITIVE, default=10,
+                   help="alternating rounds of bare SimPy and the model; the ratio is the "
+                        "median of the rounds' ratios (default: %(default)s)")
+    p.add_argument("--workers", type=opt.POSITIVE, default=2,
+                   help="workers for the speed-up and memory checks (default: %(default)s)")
+    p.add_argument("--repeats", type=opt.POSITIVE, default=3,
+                   help="alternating timings of 1 worker and --workers workers; the speed-up "
+                        "is the median of the pairs' (default: %(default)s)")
+    p.add_argument("--speed-runs", type=opt.POSITIVE, default=4000,
+                   help="replications timed on 1 and on --workers workers "
+                        "(default: %(default)s)")
+    p.add_argument("--memory-runs", type=opt.counts, default=(10_000, 100_000),
+                   help="comma-separated run counts for the memory check "
+                        "(default: 10000,100000)")
+    p.add_argument("--write", metavar="FILE", help="also write the Markdown report here "
+                                                   "(e.g. docs/performance.md)")
+    p.set_defaults(func=cmd_bench)
