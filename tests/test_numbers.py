@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sim.cli.commands import main
+from sim.cli import main
 
 from sim.analyses.compare import compare_variants, parse_grid, sweep
 from sim.present.numbers import interval, is_clear, percent, points, points_decimals

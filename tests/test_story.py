@@ -111,7 +111,7 @@ def test_paths_say_how_many_stood_on_each_rung_before(model):
 
 
 def test_cli_story_short_and_html(tmp_path, capsys):
-    from sim.cli.commands import main
+    from sim.cli import main
     page = tmp_path / "story.html"
     assert main(["story", str(TEACHING), "--short", "--html", str(page), "--count", "2"]) == 0
     out = capsys.readouterr().out
