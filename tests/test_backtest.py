@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sim.cli.commands import main
 
 from sim.analyses import backtest as bt
+from sim.cli import main
 from sim.errors import ScenarioError
 from sim.results.stats import wilson
 from sim.spec.events import Event, Events, Target, events_from_text

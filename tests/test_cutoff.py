@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sim.cli.commands import main
-
+from sim.cli import main
 from tests.test_loader import check_text, edit
 
 DATED = ('    toy: "Teaching assumption."\n',

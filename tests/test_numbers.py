@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from sim.cli import main
 
 from sim.analyses.compare import compare_variants, parse_grid, sweep
+from sim.cli import main
 from sim.present.numbers import interval, is_clear, percent, points, points_decimals
 from sim.present.report import format_estimate
 from sim.present.tables import comparison_table, sweep_table

@@ -24,9 +24,10 @@ from .story import Paths, PathsTo, Story, StorySearch, paths, stories
 from .tools import Check, bench, exact, validate
 
 __all__ = [
-    "BACKTEST_RUNS", "DEFAULT_RUNS", "MAX_RUNS", "PLAY_RUNS", "RESULTS", "Analysis", "Backtest", "Check", "Debrief",
-    "PathsTo", "Progress", "Results", "RunReport", "Scenario", "StorySearch", "Paths", "MAX_SEARCH", "Story", "backtest", "bench",
-    "compare", "debrief", "discover", "exact", "new_game", "paths", "prepare", "run", "save", "save_backtest",
+    "BACKTEST_RUNS", "DEFAULT_RUNS", "MAX_RUNS", "MAX_SEARCH", "PLAY_RUNS", "RESULTS",
+    "Analysis", "Backtest", "Check", "Debrief", "Paths", "PathsTo", "Progress", "Results",
+    "RunReport", "Scenario", "Story", "StorySearch", "backtest", "bench", "compare", "debrief",
+    "discover", "exact", "new_game", "paths", "prepare", "run", "save", "save_backtest",
     "sensitivity", "simulate", "stories", "sweep", "transcript_path", "unfinished_transcript",
     "validate",
 ]
