@@ -256,14 +256,14 @@ def test_an_initial_state_that_is_not_finite_at_run_time_is_located():
 
 def _interrupt_after(monkeypatch, runs: int) -> None:
     """Ctrl-C once ``runs`` runs have been merged (the progress callback raises)."""
-    from sim.cli import commands
+    from sim.cli import common
 
-    def progress(enabled, label):
+    def progress(args, label):
         def update(done, total):
             if done >= runs:
                 raise KeyboardInterrupt
         return update, lambda: None
-    monkeypatch.setattr(commands, "_progress", progress)
+    monkeypatch.setattr(common, "progress_callback", progress)
 
 
 @pytest.mark.parametrize("command", [

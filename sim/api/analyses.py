@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..analyses.compare import metric_of
 from ..faults import Stop, Stopped
-from ..present.output import Drawing, fill_stage, manifest, safe_name, staged_folder, write_json
+from ..present import output
+from ..present.output import Drawing, fill_stage, manifest, safe_name, staged_folder
 from ..results.summary import Summary
 from ..run.runner import worker_count
 from ..spec.model import Model
@@ -228,6 +229,6 @@ def save(analysis: Analysis, out: str | Path | None = None, *, force: bool = Fal
     target, unique = target_folder(out, root, model, analysis.kind)
     with staged_folder(target, force, unique) as stage:
         stop = fill_stage(stage, analysis.stop, Drawing(
-            lambda folder: write_json(folder / f"{analysis.kind}.json", analysis.to_dict()),
+            lambda folder: output.write_json(folder / f"{analysis.kind}.json", analysis.to_dict()),
             visuals, analysis.info))
     return stage.target, stop

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..faults import Stop, Stopped
+from ..present import output
 from ..present.output import (
     CsvSink,
     Drawing,
@@ -24,7 +25,6 @@ from ..present.output import (
     naming,
     safe_name,
     staged_folder,
-    write_json,
 )
 from ..results.stats import wilson_arrays
 from ..results.summary import Summary, summarise
@@ -149,7 +149,7 @@ def run(scenario: Scenario, *, runs: int = DEFAULT_RUNS, seed: int | None = None
                 (folder / "exact_check.txt").write_text(exact_text + "\n", encoding="utf-8")
 
         stop = fill_stage(stage, result.stop, Drawing(
-            lambda folder: write_json(folder / "summary.json", summary.to_dict()),
+            lambda folder: output.write_json(folder / "summary.json", summary.to_dict()),
             visuals, info))
     files = ("report.html", "summary.json", "manifest.json") + (
         ("replications.csv",) if csv else ()) + (("plots",) if plots else ())

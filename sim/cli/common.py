@@ -18,13 +18,12 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-@contextmanager
-def progress_bar(args: argparse.Namespace, label: str) -> Iterator[Progress | None]:
-    """A tqdm progress callback on stderr (only on a terminal and without --quiet), closed
-    whatever happens; None when there is no bar to show."""
+def progress_callback(args: argparse.Namespace, label: str
+                      ) -> tuple[Progress | None, Callable[[], None]]:
+    """A tqdm progress callback on stderr (only on a terminal and without --quiet) and its
+    closer; (None, no-op) when there is no bar to show."""
     if getattr(args, "quiet", False) or not sys.stderr.isatty():
-        yield None
-        return
+        return None, lambda: None
     from tqdm import tqdm
     bar: Any = None
 
@@ -33,11 +32,21 @@ def progress_bar(args: argparse.Namespace, label: str) -> Iterator[Progress | No
         if bar is None:
             bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=False)
         bar.update(done - bar.n)
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+    return update, close
+
+
+@contextmanager
+def progress_bar(args: argparse.Namespace, label: str) -> Iterator[Progress | None]:
+    """:func:`progress_callback` as a context: the bar is closed whatever happens."""
+    update, close = progress_callback(args, label)
     try:
         yield update
     finally:
-        if bar is not None:
-            bar.close()
+        close()
 
 
 def analysis_command(args: argparse.Namespace, label: str,
