@@ -10,8 +10,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from sim.cli.commands import main
 
+from sim.cli import main
 from sim.errors import ScenarioError
 from sim.spec.distributions import KINDS
 from sim.spec.loader import load_text

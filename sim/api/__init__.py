@@ -21,13 +21,22 @@ from .play import DEFAULT_RUNS as PLAY_RUNS
 from .play import Debrief, debrief, new_game, transcript_path, unfinished_transcript
 from .running import DEFAULT_RUNS, MAX_RUNS, RunReport, run
 from .story import Paths, PathsTo, Story, StorySearch, paths, stories
-from .tools import Check, bench, exact, validate
+from .tools import (
+    Check,
+    NewScenario,
+    bench,
+    exact,
+    new_scenario,
+    schema_text,
+    validate,
+    write_schema,
+)
 
 __all__ = [
     "BACKTEST_RUNS", "DEFAULT_RUNS", "MAX_RUNS", "MAX_SEARCH", "PLAY_RUNS", "RESULTS",
-    "Analysis", "Backtest", "Check", "Debrief", "Paths", "PathsTo", "Progress", "Results",
-    "RunReport", "Scenario", "Story", "StorySearch", "backtest", "bench", "compare", "debrief",
-    "discover", "exact", "new_game", "paths", "prepare", "run", "save", "save_backtest",
-    "sensitivity", "simulate", "stories", "sweep", "transcript_path", "unfinished_transcript",
-    "validate",
+    "Analysis", "Backtest", "Check", "Debrief", "NewScenario", "Paths", "PathsTo", "Progress",
+    "Results", "RunReport", "Scenario", "Story", "StorySearch", "backtest", "bench", "compare",
+    "debrief", "discover", "exact", "new_game", "new_scenario", "paths", "prepare", "run",
+    "save", "save_backtest", "schema_text", "sensitivity", "simulate", "stories", "sweep",
+    "transcript_path", "unfinished_transcript", "validate", "write_schema",
 ]

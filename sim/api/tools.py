@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,3 +63,45 @@ def bench(scenario: str | Path, memory_scenario: str | Path, *, seconds: float =
         raise UsageError(f"the seconds to measure must be > 0 (got {seconds})")
     return run_bench(load(scenario), load(memory_scenario), seconds, workers, speed_runs,
                      memory_runs, rounds, repeats)
+
+
+def schema_text() -> str:
+    """The JSON Schema of the scenario format, as text (for editors' completion)."""
+    import json
+
+    from ..spec.schema import scenario_schema
+    return json.dumps(scenario_schema(), indent=2) + "\n"
+
+
+def write_schema(path: str | Path) -> Path:
+    """Write the JSON Schema of the scenario format to ``path`` (whole or not at all)."""
+    from ..present.output import write_file
+    write_file(Path(path), schema_text())
+    return Path(path)
+
+
+@dataclass(frozen=True)
+class NewScenario:
+    """A scenario file written to start from, and the schema beside it if it was new."""
+
+    path: Path
+    schema: Path | None
+
+
+def new_scenario(name: str, *, force: bool = False) -> NewScenario:
+    """Write a small, valid, commented scenario ``name``(.yaml) and, if there is none
+    beside it yet, the format's JSON Schema for editor completion. An existing scenario
+    file is replaced only with ``force`` (else FileExistsError)."""
+    from ..present.output import write_file
+    from ..spec.template import SCHEMA_FILE
+    from ..spec.template import new_scenario as template
+    text = template(Path(name).name)
+    path = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
+    if path.exists() and not force:
+        raise FileExistsError(errno.EEXIST, "the scenario file exists", str(path))
+    write_file(path, text)
+    schema = path.parent / SCHEMA_FILE
+    if schema.exists():
+        return NewScenario(path, None)
+    write_file(schema, schema_text())
+    return NewScenario(path, schema)

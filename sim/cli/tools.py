@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import api
+from ..errors import UsageError
 from ..present.output import write_file
 from . import options as opt
 from .common import err
@@ -31,6 +32,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
                   f"{len(m.actions)} actions, {len(m.processes)} processes, "
                   f"{len(m.rules)} rules, {len(m.variants)} variants)")
     return EXIT_OK if all(c.ok for c in checks) else EXIT_INPUT
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the scenario format, or write it to --out."""
+    if args.out is None:
+        print(api.schema_text(), end="")
+        return EXIT_OK
+    api.write_schema(args.out)
+    print(f"Wrote {args.out}. To use it in an editor, see docs/scenario-format.md, "
+          "section 12.")
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Write a small, valid, commented scenario to start from (and the schema beside it)."""
+    try:
+        made = api.new_scenario(args.name, force=args.force)
+    except FileExistsError as exc:
+        raise UsageError(f"{exc.filename} already exists; choose another name or add "
+                         "--force") from None
+    wrote = [str(made.path)] + ([f"{made.schema} (for editor completion)"]
+                                if made.schema else [])
+    print(f"Wrote {' and '.join(wrote)}.\nNext: python -m sim validate {made.path}")
+    return EXIT_OK
 
 
 def cmd_exact(args: argparse.Namespace) -> int:
@@ -62,6 +87,16 @@ def add(sub: Any) -> None:
     p = sub.add_parser("validate", help="check scenario files and report every problem")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("new", help="write a small, valid, commented scenario to start from")
+    p.add_argument("name", metavar="NAME", help="file to write: NAME.yaml (or NAME if it "
+                                                "ends in .yaml)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("schema", help="the JSON Schema of the scenario format (for editors)")
+    p.add_argument("--out", "-o", metavar="FILE", help="write it here instead of printing it")
+    p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("exact", help="solve a Markovian scenario exactly (no simulation)",
                        parents=[opt.scenario(), opt.variant(), opt.settings()])
