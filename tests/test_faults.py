@@ -500,12 +500,12 @@ def test_story_paths_ctrl_c_shows_what_was_read(capsys, monkeypatch):
 def test_story_where_that_never_matches_is_bounded_and_shows_progress(capsys, monkeypatch):
     """A --where that never matches searches at most --search runs, with progress, and
     says how to search further."""
-    from sim.cli import commands
+    from sim.cli import common
     seen = []
 
-    def progress(enabled, label):
+    def progress(args, label):
         return (lambda done, total: seen.append((done, total))), lambda: None
-    monkeypatch.setattr(commands, "_progress", progress)
+    monkeypatch.setattr(common, "progress_callback", progress)
     assert main(["story", str(TEACHING), "--where", "peak < settlement", "--search",
                  "1200"]) == 1
     err = capsys.readouterr().err
@@ -515,14 +515,14 @@ def test_story_where_that_never_matches_is_bounded_and_shows_progress(capsys, mo
 
 def test_story_where_ctrl_c_keeps_the_stories_found(tmp_path, capsys, monkeypatch):
     """Ctrl-C during a --where search stops it (exit 130); stories found are kept."""
-    from sim.cli import commands
+    from sim.cli import common
 
-    def progress(enabled, label):
+    def progress(args, label):
         def update(done, total):
             if done >= 1000:
                 raise KeyboardInterrupt
         return update, lambda: None
-    monkeypatch.setattr(commands, "_progress", progress)
+    monkeypatch.setattr(common, "progress_callback", progress)
     page = tmp_path / "s.html"
     assert main(["story", str(TEACHING), "--where", "peak >= deep_strikes", "--count",
                  "100000", "--html", str(page)]) == 130

@@ -40,9 +40,10 @@ def progress_callback(args: argparse.Namespace, label: str
 
 
 @contextmanager
-def progress_bar(args: argparse.Namespace, label: str) -> Iterator[Progress | None]:
+def progress_bar(args: argparse.Namespace, label: str, enabled: bool = True
+                 ) -> Iterator[Progress | None]:
     """:func:`progress_callback` as a context: the bar is closed whatever happens."""
-    update, close = progress_callback(args, label)
+    update, close = progress_callback(args, label) if enabled else (None, lambda: None)
     try:
         yield update
     finally:
