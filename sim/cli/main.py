@@ -63,7 +63,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         err(f"error: {exc}")
         return EXIT_INPUT
     except Stopped as exc:
-        err(f"Stopped: {exc.stop.message}\nNo run had finished; nothing was written.")
+        err(f"Stopped: {exc.stop.message}\nNothing was written.")
         return exit_code(exc.stop)
     except SimError as exc:
         err(f"error: {exc}")
@@ -72,6 +72,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         stop = stop_of(exc)
         err(f"Stopped: {stop.message} before anything finished; nothing was written.")
         return exit_code(stop)
+    except MemoryError:
+        err("error: out of memory")
+        return EXIT_RUNTIME
     except BrokenPipeError:
         silence_stdout()
         return EXIT_OK
