@@ -394,7 +394,7 @@ class _Replication:
             self._execute(action, self.env.now)
 
     # -- the one place where the world changes ----------------------------------------------
-    def _execute(self, index: int, now: float) -> None:
+    def _execute(self, index: int, now: float) -> None:  # noqa: C901 - inlined hot path
         """Take action ``index`` at day ``now``: effects, rung, outcomes, rules, rates."""
         if self.done:
             return
