@@ -156,7 +156,7 @@ def compare_variants(model: Model, variants: Sequence[str] | None, runs: int, se
     chosen = list(variants) if variants else [v.id for v in model.variants]
     if not chosen:
         raise UsageError(f"scenario '{model.id}' defines no variants; add some under "
-                         "'variants:' or use 'sim sweep' with --grid")
+                         "'variants:' or sweep a lever instead")
     named = [("base", model)] + [(v, apply_variant(model, v)) for v in chosen]
     return run_models(named, runs, seed, workers, progress)
 
@@ -180,23 +180,24 @@ def parse_grid(model: Model, text: str) -> Axis:
         raise
     if lever.is_bool:
         if spec and spec.strip().lower() not in ("", "true,false", "false,true"):
-            raise UsageError(f"'{name}' is on/off: write --grid {name} (sweeps false,true)")
+            raise UsageError(f"'{name}' is on/off: give just '{name}' as its grid (sweeps "
+                             "false,true)")
         return Axis(name, (False, True))
     if not spec:
         if lever.low is None or lever.high is None:
-            raise UsageError(f"--grid {name} needs start:stop:n (the lever has no range)")
+            raise UsageError(f"the grid of '{name}' needs start:stop:n (the lever has no range)")
         spec = f"{lever.low:g}:{lever.high:g}:5"
     if ":" in spec:
         parts = spec.split(":")
         if len(parts) != 3:
-            raise UsageError(f"--grid {name}=start:stop:n needs three parts (got {spec!r})")
+            raise UsageError(f"the grid '{name}=start:stop:n' needs three parts (got {spec!r})")
         try:
             start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
         except ValueError:
-            raise UsageError(f"--grid {name}: start and stop must be numbers and n a whole "
+            raise UsageError(f"the grid of '{name}': start and stop must be numbers and n a whole "
                              f"number (got {spec!r})") from None
         if not 2 <= count <= 50:
-            raise UsageError(f"--grid {name}: n must be between 2 and 50 (got {count})")
+            raise UsageError(f"the grid of '{name}': n must be between 2 and 50 (got {count})")
         texts = [f"{v:.10g}" for v in np.linspace(start, stop, count)]
     else:
         texts = [t.strip() for t in spec.split(",") if t.strip()]
@@ -258,7 +259,7 @@ def sweep(model: Model, axes: Sequence[Axis], metric: str, runs: int, seed: int,
           workers: int | None = None, progress: runner.Progress | None = None) -> Sweep:
     """Run every grid point on the same replications and tabulate ``metric``."""
     if not 1 <= len(axes) <= 2:
-        raise UsageError("sweep takes one or two --grid levers")
+        raise UsageError("a sweep takes one or two levers")
     metric_of(model, metric)
     points = list(itertools.product(*[a.values for a in axes]))
     named = [(", ".join(f"{a.lever}={v}" for a, v in zip(axes, pt, strict=True)),

@@ -86,13 +86,13 @@ def collect(model: Model, metric: str, runs: int, seed: int, workers: int | None
 
 def analyse(model: Model, metric: str, x: np.ndarray, hit: np.ndarray) -> Discovery:
     """Rank the varying parameters by the KS distance between hit and non-hit runs."""
-    varying = [i for i, p in enumerate(model.parameters) if p.dist.kind != "fixed"]
+    varying = [i for i, p in enumerate(model.parameters) if p.dist.varies]
     if not varying:
         raise UsageError(f"scenario '{model.id}' has no uncertain parameters to examine")
     k = int(hit.sum())
     if k == 0 or k == len(hit):
         raise UsageError(f"'{metric}' happened in {k} of {len(hit)} runs: discovery needs "
-                         "runs with and without it (use more --runs)")
+                         "runs with and without it (use more runs)")
     findings = []
     for i in varying:
         col = x[:, i]

@@ -128,9 +128,9 @@ class Game:
             raise UsageError(f"unknown actor '{actor}'{ex.suggest(actor, known)}; actors: "
                              f"{', '.join(known)}")
         if seed < 0 or replication < 0:
-            raise UsageError("--seed and --replication must be 0 or more")
+            raise UsageError("the seed and the replication must be 0 or more")
         if not (math.isfinite(every) and every >= 1):
-            raise UsageError(f"--every must be at least 1 day (got {every:g})")
+            raise UsageError(f"decisions must be at least 1 day apart (got {every:g})")
         if not model.levers:
             raise UsageError(f"scenario '{model.id}' has no levers to play")
         self.model = model
@@ -146,7 +146,8 @@ class Game:
                              f"'{model.id}'; actors with levers: {', '.join(owners)}")
         self.days = tuple(k * every for k in range(math.ceil(model.horizon / every)))
         if len(self.days) > MAX_DECISIONS:
-            raise UsageError(f"--every {every:g} gives {len(self.days)} decisions; at most "
+            raise UsageError(f"a decision every {every:g} days gives {len(self.days)} "
+                             f"decisions; at most "
                              f"{MAX_DECISIONS} (use a longer interval)")
         self.start_only = start_only(model) & {lv.id for lv in self.levers}
         # Other actors' and the facilitator's moves from a moves file, by decision index.
@@ -431,7 +432,7 @@ def standing(model: Model, peak: int, runs: int, seed: int, workers: int | None 
              progress: runner.Progress | None = None) -> Standing:
     """P(peak >= ``peak``) over ``runs`` default-policy replications (Wilson interval)."""
     if runs < 1:
-        raise UsageError(f"--runs must be at least 1 (got {runs})")
+        raise UsageError(f"the number of runs must be at least 1 (got {runs})")
     return standing_of(runner.run(model, runs, seed, workers, progress=progress), peak)
 
 

@@ -41,7 +41,7 @@ def _salib() -> Any:
 
 def uncertain(model: Model) -> list[int]:
     """Indices of parameters that actually vary (not 'fixed')."""
-    return [i for i, p in enumerate(model.parameters) if p.dist.kind != "fixed"]
+    return [i for i, p in enumerate(model.parameters) if p.dist.varies]
 
 
 def problem(model: Model) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def sample(model: Model, method: str, n: int, seed: int) -> tuple[np.ndarray, np
     prob = problem(model)
     if method == "sobol":
         if n < 2 or n & (n - 1):
-            raise UsageError(f"Sobol needs --samples a power of 2 (got {n})")
+            raise UsageError(f"Sobol needs a power of 2 base samples (got {n})")
         unit = sobol_sample.sample(prob, n, calc_second_order=False, seed=seed)
     elif method == "morris":
         unit = morris_sample.sample(prob, n, num_levels=4, seed=seed)
@@ -71,7 +71,7 @@ def sample(model: Model, method: str, n: int, seed: int) -> tuple[np.ndarray, np
         dist = model.parameters[i].dist
         full[:, i] = [dist.ppf(float(u)) for u in unit[:, col]]
     for i, p in enumerate(model.parameters):
-        if p.dist.kind == "fixed":
+        if not p.dist.varies:
             full[:, i] = p.dist.arg("value")
     return unit, full
 

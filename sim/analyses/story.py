@@ -210,7 +210,7 @@ def compile_where(model: Model, text: str) -> ex.Expr:
     try:
         return ex.compile_expr(text, ex.BOOL, names, constants)
     except ex.ExprError as exc:
-        raise UsageError(f"--where: {exc}") from None
+        raise UsageError(f"condition {text!r}: {exc}") from None
 
 
 def final_values(model: Model, record: Record) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def staged_folder(target: Path, force: bool, unique: bool = False) -> Iterator[S
     if len(target.name.encode("utf-8", "replace")) > MAX_NAME_BYTES:
         raise UsageError(f"the folder name {target.name[:40]}... is "
                          f"{len(target.name.encode('utf-8', 'replace'))} bytes long; at most "
-                         f"{MAX_NAME_BYTES} are allowed: choose a shorter --out")
+                         f"{MAX_NAME_BYTES} are allowed: choose a shorter name")
     if not unique:
         check_free(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -263,9 +263,9 @@ def check_free(target: Path, force: bool) -> None:
                                and not any(target.iterdir())):
         return
     if not force:
-        raise UsageError(f"{target} already exists; choose another --out or add --force "
-                         "to replace it")
-    keep = "--force replaces only a results folder written by this tool"
+        raise UsageError(f"{target} already exists; choose another folder, or allow "
+                         "replacing an earlier results folder")
+    keep = "only a results folder written by this tool is ever replaced"
     if target.is_symlink():
         raise UsageError(f"refusing to replace {target}: it is a symbolic link ({keep})")
     if not target.is_dir():
@@ -277,7 +277,7 @@ def check_free(target: Path, force: bool) -> None:
         raise UsageError(f"refusing to replace {target}: it contains the current directory")
     manifest_file = target / "manifest.json"
     if manifest_file.is_symlink() or not manifest_file.is_file():
-        raise UsageError(f"refusing to replace {target} even with --force: it is not a "
+        raise UsageError(f"refusing to replace {target}: it is not a "
                          "results folder written by this tool (no manifest.json)")
 
 

@@ -133,7 +133,7 @@ def summarise(model: Model, agg: Aggregate, variant: str = "base") -> Summary:
     if n < 1000:
         half = wilson(n // 2, n).half_width if n else 1.0
         warnings.append(f"Only {n} runs: a probability near 50% is known to about "
-                        f"±{half * 100:.1f} points; use --runs 4000 or more for teaching "
+                        f"±{half * 100:.1f} points; use 4000 runs or more for teaching "
                         "figures.")
     seen: set[str] = set()
     for line in (*rungs, *outcomes):

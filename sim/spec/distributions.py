@@ -18,14 +18,35 @@ _STD_NORMAL = NormalDist()
 MAX_LOG_SIGMA = 10.0
 
 
-@dataclass(frozen=True)
-class Spec:
-    """Arguments of one distribution kind and a check returning messages for bad values."""
+Arg = Callable[..., float]  # a distribution's argument by name: arg(name[, default])
+Sampler = Callable[[random.Random], float]
 
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    check: Callable[[dict[str, float]], list[tuple[str, str]]]
-    help: str
+
+class Kind:
+    """One distribution kind: its arguments, their check, and how it samples, inverts and
+    averages. One subclass per kind holds everything known about it (as Ciw's
+    distributions do); :class:`Distribution` delegates to it."""
+
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    help = ""
+
+    @staticmethod
+    def check(a: dict[str, float]) -> list[tuple[str, str]]:
+        """(argument, message) for every bad value."""
+        return []
+
+    def sampler(self, arg: Arg) -> Sampler:
+        """A function drawing one value from a stream (built once per distribution)."""
+        raise NotImplementedError
+
+    def ppf(self, arg: Arg, u: float) -> float:
+        """The inverse CDF at ``u`` (already clipped into (0, 1))."""
+        raise NotImplementedError
+
+    def mean(self, arg: Arg) -> float:
+        """The mean."""
+        raise NotImplementedError
 
 
 def _positive(*names: str) -> Callable[[dict[str, float]], list[tuple[str, str]]]:
@@ -76,24 +97,157 @@ def _check_normal(a: dict[str, float]) -> list[tuple[str, str]]:
     return out
 
 
-KINDS: dict[str, Spec] = {
-    "fixed": Spec(("value",), (), lambda a: [], "always the same value"),
-    "uniform": Spec(("low", "high"), (), _check_uniform, "uniform between low and high"),
-    "triangular": Spec(("low", "mode", "high"), (), _check_triangular,
-                       "triangular with the given low, most likely value and high"),
-    "beta": Spec(("a", "b"), ("low", "high"), _check_beta,
-                 "beta(a, b), rescaled to [low, high] (default [0, 1])"),
-    "lognormal": Spec(("median", "sigma"), (), _check_lognormal,
-                      "lognormal with the given median and log-space standard deviation"),
-    "normal": Spec(("mean", "sd"), ("low", "high"), _check_normal,
-                   "normal, truncated to [low, high] when given"),
-    "exponential": Spec(("mean",), (), _positive("mean"), "exponential with the given mean"),
+def _truncation(arg: Arg) -> tuple[float, float, float, float]:
+    """(mean, sd, CDF at low, CDF at high) of a truncated normal."""
+    mean, sd = arg("mean"), arg("sd")
+    lo = _STD_NORMAL.cdf((arg("low", -math.inf) - mean) / sd)
+    hi = _STD_NORMAL.cdf((arg("high", math.inf) - mean) / sd)
+    return mean, sd, lo, hi
+
+
+class Fixed(Kind):
+    required, help = ("value",), "always the same value"
+
+    def sampler(self, arg: Arg) -> Sampler:
+        value = arg("value")
+        return lambda rng: value
+
+    def ppf(self, arg: Arg, u: float) -> float:
+        return arg("value")
+
+    def mean(self, arg: Arg) -> float:
+        return arg("value")
+
+
+class Uniform(Kind):
+    required, help = ("low", "high"), "uniform between low and high"
+    check = staticmethod(_check_uniform)
+
+    def sampler(self, arg: Arg) -> Sampler:
+        low, span = arg("low"), arg("high") - arg("low")
+        return lambda rng: low + span * rng.random()
+
+    def ppf(self, arg: Arg, u: float) -> float:
+        return arg("low") + (arg("high") - arg("low")) * u
+
+    def mean(self, arg: Arg) -> float:
+        return (arg("low") + arg("high")) / 2
+
+
+class Triangular(Kind):
+    required = ("low", "mode", "high")
+    help = "triangular with the given low, most likely value and high"
+    check = staticmethod(_check_triangular)
+
+    def sampler(self, arg: Arg) -> Sampler:
+        lo, hi, mode = arg("low"), arg("high"), arg("mode")
+        return lambda rng: rng.triangular(lo, hi, mode)
+
+    def ppf(self, arg: Arg, u: float) -> float:
+        low, mode, high = arg("low"), arg("mode"), arg("high")
+        cut = (mode - low) / (high - low)
+        if u < cut:
+            return low + math.sqrt(u * (high - low) * (mode - low))
+        return high - math.sqrt((1 - u) * (high - low) * (high - mode))
+
+    def mean(self, arg: Arg) -> float:
+        return (arg("low") + arg("mode") + arg("high")) / 3
+
+
+class Beta(Kind):
+    required, optional = ("a", "b"), ("low", "high")
+    help = "beta(a, b), rescaled to [low, high] (default [0, 1])"
+    check = staticmethod(_check_beta)
+
+    def sampler(self, arg: Arg) -> Sampler:
+        base, scale = arg("low", 0.0), arg("high", 1.0) - arg("low", 0.0)
+        a, b = arg("a"), arg("b")
+        return lambda rng: base + scale * rng.betavariate(a, b)
+
+    def ppf(self, arg: Arg, u: float) -> float:
+        from scipy.stats import beta
+        low, high = arg("low", 0.0), arg("high", 1.0)
+        return low + (high - low) * float(beta.ppf(u, arg("a"), arg("b")))
+
+    def mean(self, arg: Arg) -> float:
+        low, high = arg("low", 0.0), arg("high", 1.0)
+        return low + (high - low) * arg("a") / (arg("a") + arg("b"))
+
+
+class Lognormal(Kind):
+    required = ("median", "sigma")
+    help = "lognormal with the given median and log-space standard deviation"
+    check = staticmethod(_check_lognormal)
+
+    def sampler(self, arg: Arg) -> Sampler:
+        mu, sigma = math.log(arg("median")), arg("sigma")
+        return lambda rng: rng.lognormvariate(mu, sigma)
+
+    def ppf(self, arg: Arg, u: float) -> float:
+        return arg("median") * math.exp(arg("sigma") * _STD_NORMAL.inv_cdf(u))
+
+    def mean(self, arg: Arg) -> float:
+        return arg("median") * math.exp(arg("sigma") ** 2 / 2)
+
+
+class Normal(Kind):
+    required, optional = ("mean", "sd"), ("low", "high")
+    help = "normal, truncated to [low, high] when given"
+    check = staticmethod(_check_normal)
+
+    def sampler(self, arg: Arg) -> Sampler:
+        mean, sd, lo, hi = _truncation(arg)
+
+        def draw(rng: random.Random) -> float:
+            # Inverse-CDF sampling of the truncated normal: exact and never loops.
+            u = lo + (hi - lo) * rng.random()
+            u = min(max(u, 1e-15), 1 - 1e-15)
+            return mean + sd * _STD_NORMAL.inv_cdf(u)
+        return draw
+
+    def ppf(self, arg: Arg, u: float) -> float:
+        mean, sd, lo, hi = _truncation(arg)
+        v = min(max(lo + (hi - lo) * u, 1e-15), 1 - 1e-15)
+        return mean + sd * _STD_NORMAL.inv_cdf(v)
+
+    def mean(self, arg: Arg) -> float:
+        mean, sd = arg("mean"), arg("sd")
+        a = (arg("low", -math.inf) - mean) / sd
+        b = (arg("high", math.inf) - mean) / sd
+        pdf = _STD_NORMAL.pdf
+        za = pdf(a) if math.isfinite(a) else 0.0
+        zb = pdf(b) if math.isfinite(b) else 0.0
+        return mean + sd * (za - zb) / (_STD_NORMAL.cdf(b) - _STD_NORMAL.cdf(a))
+
+
+class Exponential(Kind):
+    required, help = ("mean",), "exponential with the given mean"
+
+    @staticmethod
+    def check(a: dict[str, float]) -> list[tuple[str, str]]:
+        return _positive("mean")(a)
+
+    def sampler(self, arg: Arg) -> Sampler:
+        rate = 1.0 / arg("mean")
+        return lambda rng: rng.expovariate(rate)
+
+    def ppf(self, arg: Arg, u: float) -> float:
+        return -arg("mean") * math.log1p(-u)
+
+    def mean(self, arg: Arg) -> float:
+        return arg("mean")
+
+
+KINDS: dict[str, Kind] = {
+    "fixed": Fixed(), "uniform": Uniform(), "triangular": Triangular(), "beta": Beta(),
+    "lognormal": Lognormal(), "normal": Normal(), "exponential": Exponential(),
 }
 
 
 @dataclass(frozen=True)
 class Distribution:
-    """A checked distribution: ``kind`` is a key of KINDS, ``args`` its arguments."""
+    """A checked distribution: ``kind`` is a key of KINDS, ``args`` its arguments; what the
+    kind means lives in its :class:`Kind` subclass."""
 
     kind: str
     args: tuple[tuple[str, float], ...]
@@ -104,6 +258,11 @@ class Distribution:
             if key == name:
                 return value
         return default
+
+    @property
+    def varies(self) -> bool:
+        """False for a fixed value (nothing uncertain to sample or analyse)."""
+        return self.kind != "fixed"
 
     def sample(self, rng: random.Random) -> float:
         """One draw from ``rng``."""
@@ -117,110 +276,18 @@ class Distribution:
         self.__dict__.update(state)
 
     @cached_property
-    def _sampler(self) -> Callable[[random.Random], float]:
+    def _sampler(self) -> Sampler:
         # Resolved once per distribution: sampling sits on the engine's hot path.
-        kind, arg = self.kind, self.arg
-        if kind == "exponential":
-            rate = 1.0 / arg("mean")
-            return lambda rng: rng.expovariate(rate)
-        if kind == "fixed":
-            value = arg("value")
-            return lambda rng: value
-        if kind == "lognormal":
-            mu, sigma = math.log(arg("median")), arg("sigma")
-            return lambda rng: rng.lognormvariate(mu, sigma)
-        if kind == "uniform":
-            low, span = arg("low"), arg("high") - arg("low")
-            return lambda rng: low + span * rng.random()
-        if kind == "triangular":
-            lo, hi, mode = arg("low"), arg("high"), arg("mode")
-            return lambda rng: rng.triangular(lo, hi, mode)
-        if kind == "beta":
-            base, scale = arg("low", 0.0), arg("high", 1.0) - arg("low", 0.0)
-            a, b = arg("a"), arg("b")
-            return lambda rng: base + scale * rng.betavariate(a, b)
-        return self._draw
-
-    def _draw(self, rng: random.Random) -> float:
-        kind, arg = self.kind, self.arg
-        if kind == "exponential":
-            return rng.expovariate(1.0 / arg("mean"))
-        if kind == "fixed":
-            return arg("value")
-        if kind == "uniform":
-            return arg("low") + (arg("high") - arg("low")) * rng.random()
-        if kind == "triangular":
-            return rng.triangular(arg("low"), arg("high"), arg("mode"))
-        if kind == "beta":
-            low, high = arg("low", 0.0), arg("high", 1.0)
-            return low + (high - low) * rng.betavariate(arg("a"), arg("b"))
-        if kind == "lognormal":
-            return rng.lognormvariate(math.log(arg("median")), arg("sigma"))
-        if kind == "normal":
-            # Inverse-CDF sampling of the truncated normal: exact and never loops.
-            mean, sd = arg("mean"), arg("sd")
-            lo = _STD_NORMAL.cdf((arg("low", -math.inf) - mean) / sd)
-            hi = _STD_NORMAL.cdf((arg("high", math.inf) - mean) / sd)
-            u = lo + (hi - lo) * rng.random()
-            u = min(max(u, 1e-15), 1 - 1e-15)
-            return mean + sd * _STD_NORMAL.inv_cdf(u)
-        raise ValueError(f"unknown distribution {kind!r}")
+        return KINDS[self.kind].sampler(self.arg)
 
     def ppf(self, u: float) -> float:
         """Inverse CDF at ``u`` in (0, 1): maps a unit-cube sample (Sobol, Morris) to a value."""
-        kind, arg = self.kind, self.arg
-        u = min(max(u, 1e-12), 1 - 1e-12)
-        if kind == "fixed":
-            return arg("value")
-        if kind == "uniform":
-            return arg("low") + (arg("high") - arg("low")) * u
-        if kind == "exponential":
-            return -arg("mean") * math.log1p(-u)
-        if kind == "triangular":
-            low, mode, high = arg("low"), arg("mode"), arg("high")
-            cut = (mode - low) / (high - low)
-            if u < cut:
-                return low + math.sqrt(u * (high - low) * (mode - low))
-            return high - math.sqrt((1 - u) * (high - low) * (high - mode))
-        if kind == "beta":
-            from scipy.stats import beta
-            low, high = arg("low", 0.0), arg("high", 1.0)
-            return low + (high - low) * float(beta.ppf(u, arg("a"), arg("b")))
-        if kind == "lognormal":
-            return arg("median") * math.exp(arg("sigma") * _STD_NORMAL.inv_cdf(u))
-        if kind == "normal":
-            mean, sd = arg("mean"), arg("sd")
-            lo = _STD_NORMAL.cdf((arg("low", -math.inf) - mean) / sd)
-            hi = _STD_NORMAL.cdf((arg("high", math.inf) - mean) / sd)
-            v = min(max(lo + (hi - lo) * u, 1e-15), 1 - 1e-15)
-            return mean + sd * _STD_NORMAL.inv_cdf(v)
-        raise ValueError(f"unknown distribution {kind!r}")
+        return KINDS[self.kind].ppf(self.arg, min(max(u, 1e-12), 1 - 1e-12))
 
     @property
     def mean(self) -> float:
         """The distribution's mean (used in reports and the exact solver)."""
-        kind, arg = self.kind, self.arg
-        if kind in ("exponential",):
-            return arg("mean")
-        if kind == "fixed":
-            return arg("value")
-        if kind == "uniform":
-            return (arg("low") + arg("high")) / 2
-        if kind == "triangular":
-            return (arg("low") + arg("mode") + arg("high")) / 3
-        if kind == "beta":
-            low, high = arg("low", 0.0), arg("high", 1.0)
-            return low + (high - low) * arg("a") / (arg("a") + arg("b"))
-        if kind == "lognormal":
-            return arg("median") * math.exp(arg("sigma") ** 2 / 2)
-        # truncated normal
-        mean, sd = arg("mean"), arg("sd")
-        a = (arg("low", -math.inf) - mean) / sd
-        b = (arg("high", math.inf) - mean) / sd
-        pdf = _STD_NORMAL.pdf
-        za = pdf(a) if math.isfinite(a) else 0.0
-        zb = pdf(b) if math.isfinite(b) else 0.0
-        return mean + sd * (za - zb) / (_STD_NORMAL.cdf(b) - _STD_NORMAL.cdf(a))
+        return KINDS[self.kind].mean(self.arg)
 
     def describe(self) -> str:
         """Short human form, e.g. ``triangular(low=1, mode=2, high=5)``."""
