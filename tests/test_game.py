@@ -335,3 +335,31 @@ def test_moves_file_entries_by_others_are_checked(covert, tmp_path):
         with pytest.raises(MoveError) as err:
             play.load_moves(path, game)
         assert str(err.value).startswith(f"{path}:{message}")
+
+
+def test_sim_play_command_replays_an_exported_game(atacms, tmp_path, capsys):
+    """The command line printed in the exported file replays the game: same path, and the
+    transcript lists the other teams' and the facilitator's moves."""
+    from sim.cli import commands as cli
+    clock = FakeClock()
+    game = _game(atacms, clock, teams=("us", "russia"), seed=6, replication=2)
+    game.inject("Kyiv's allies hesitate", levers={"us_aid_bn_per_year": 10})
+    game.submit("us", {"atacms_authorised": False})
+    game.submit("russia", {}, "nuclear_signal")
+    while not game.over:
+        game.end_turn()
+    moves = tmp_path / "game-moves.yaml"
+    moves.write_text(g.moves_yaml(game, str(moves)), encoding="utf-8")
+    command = g.replay_command(atacms, game.setup, str(moves))
+    assert command == (f"python -m sim play {atacms.path} --as us --seed 6 --replication 2 "
+                       f"--every 30 --moves {moves}")
+    out = tmp_path / "t.md"
+    args = command.split()[3:] + ["--transcript", str(out), "--runs", "100", "--workers", "1"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    text = out.read_text(encoding="utf-8")
+    assert "- Russia takes 'nuclear_signal'" in text
+    assert "- The facilitator sets us_aid_bn_per_year=10 (Kyiv's allies hesitate)" in text
+    replayed = play.Game(atacms, "us", 6, 2, 30)
+    script = play.load_moves(moves, replayed)
+    assert play.run(replayed, lambda s, _p: script.get(s.index, {})) == game.record()
