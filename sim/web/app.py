@@ -17,13 +17,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import db, exports, lecturer, store, student
+from . import db, exports, games, lecturer, store, student
 from .config import ServeConfig
 from .deps import Denied, render
 from .jobs import Jobs
 from .security import TOKEN_SETTING, BodyLimit, SafeHeaders, new_token
 
-AREAS: tuple[ModuleType, ...] = (lecturer, student, exports)
+AREAS: tuple[ModuleType, ...] = (lecturer, student, exports, games)
 STATIC = Path(__file__).parent / "static"
 # The largest request accepted: a scenario file (2 MB, the loader's limit) plus the form.
 MAX_BODY = 2_500_000
