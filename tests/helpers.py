@@ -1,4 +1,4 @@
-"""Shared test helpers: a time limit for hangs, and equality of aggregates."""
+"""Shared test helpers: a time limit for hangs, equality of aggregates, a fake clock."""
 
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def assert_same(a: Aggregate, b: Aggregate) -> None:
     assert (a.n, a.n_events) == (b.n, b.n_events)
     for ha, hb in zip(a.state, b.state, strict=True):
         assert (ha.exponent, ha.n, dict(ha.bins)) == (hb.exponent, hb.n, dict(hb.bins))
+
+
+class FakeClock:
+    """Seconds (like time.time) that move only when a test moves ``now``."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

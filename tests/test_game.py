@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import FakeClock
 
 from sim.analyses import game as g
 from sim.analyses import play
@@ -21,16 +22,6 @@ ATACMS = ROOT / "scenarios" / "atacms.yaml"
 # A fixed copy of the teaching scenario plus a Red lever that slows talks, a start-only Blue
 # lever, and covert strikes (only Blue learns of its deep strikes).
 COVERT = (Path(__file__).resolve().parent / "game_covert.yaml").read_text(encoding="utf-8")
-
-
-class FakeClock:
-    """Seconds that move only when a test says so."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")

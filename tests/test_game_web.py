@@ -7,21 +7,13 @@ import re
 import time
 from typing import Any
 
+from helpers import FakeClock
+
 from sim.analyses import play
 from sim.web import gamestore
 
 # Pinned dice for the teaching scenario: blue and red teams, 30-day turns, 90 days.
 SEED = 4
-
-
-class FakeClock:
-    """Seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _game(classroom: Any, teams=("blue", "red"), minutes="10") -> tuple[Any, int, Any]:
