@@ -331,7 +331,7 @@ def test_moves_file_entries_by_others_are_checked(covert, tmp_path):
 def test_sim_play_command_replays_an_exported_game(atacms, tmp_path, capsys):
     """The command line printed in the exported file replays the game: same path, and the
     transcript lists the other teams' and the facilitator's moves."""
-    from sim.cli import commands as cli
+    from sim import cli
     clock = FakeClock()
     game = _game(atacms, clock, teams=("us", "russia"), seed=6, replication=2)
     game.inject("Kyiv's allies hesitate", levers={"us_aid_bn_per_year": 10})
