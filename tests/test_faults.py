@@ -284,6 +284,8 @@ def test_ctrl_c_keeps_finished_runs_in_every_command(tmp_path, capsys, monkeypat
     assert info["runs_completed"] == 400
     assert "Stopped: interrupted (Ctrl-C)" in err and "Kept 400 of 2000 runs" in err
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["out-partial"]
+    page = (tmp_path / "out-partial" / "report.html").read_text()
+    assert "Interrupted: these results cover 400 of 2,000 runs." in page  # seen at the top
 
 
 def test_sensitivity_interrupted_keeps_the_evaluated_points(tmp_path, capsys, monkeypatch):
@@ -296,6 +298,10 @@ def test_sensitivity_interrupted_keeps_the_evaluated_points(tmp_path, capsys, mo
     assert code == 130
     data = json.loads((tmp_path / "s-partial" / "sensitivity.json").read_text())
     assert len(data["evaluated_points"]) == 8 and "Ctrl-C" in data["stopped"]
+    page = (tmp_path / "s-partial" / "report.html").read_text()
+    assert "Interrupted: these results cover 40 of " in page  # 8 of the points, 5 runs each
+    info = json.loads((tmp_path / "s-partial" / "manifest.json").read_text())
+    assert info["runs_completed"] == 40 and info["runs_requested"] > 40
 
 
 @pytest.mark.parametrize("failure", [KeyboardInterrupt, ValueError])
@@ -642,6 +648,18 @@ def test_work_that_needs_every_run_raises_stopped():
         result.complete()
     whole = runner.run(MODEL, 300, 1, 1)
     assert whole.complete() is whole
+
+
+def test_check_exact_on_a_non_markov_scenario_is_refused_before_running(tmp_path, capsys,
+                                                                       monkeypatch):
+    """--check-exact on a scenario that cannot be solved exactly is refused before any
+    run (it used to fail after them, where it would now be an interrupted folder)."""
+    ran = []
+    monkeypatch.setattr(runner, "run", lambda *a, **k: ran.append(1))
+    assert main(["run", str(TEACHING), "--check-exact", "--runs", "100", "--out",
+                 str(tmp_path / "x")]) == 1
+    assert "cannot solve 'teaching' exactly" in capsys.readouterr().err
+    assert ran == [] and list(tmp_path.iterdir()) == []
 
 
 def test_a_report_of_an_interrupted_folder_says_so_at_the_top():

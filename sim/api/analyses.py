@@ -167,8 +167,9 @@ def sensitivity(scenario: Scenario, metric: str, *, method: str = "sobol", sampl
         from ..present.plots import sensitivity_plot
         return {"sensitivity": sensitivity_plot(sens, model)}
     runs = sens.points * sens.reps
+    planned = (sens.planned or sens.points) * sens.reps  # more than runs if stopped early
     return Analysis("sensitivity", model, sens, f"{model.title}: what drives P({metric})?",
-                    text, job.info(runs, runs, method=method, metric=metric, samples=samples,
+                    text, job.info(planned, runs, method=method, metric=metric, samples=samples,
                                    reps=reps),
                     figures, kept=f"{sens.points} evaluated parameter points", stop=sens.stop)
 

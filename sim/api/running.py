@@ -114,6 +114,9 @@ def run(scenario: Scenario, *, runs: int = DEFAULT_RUNS, seed: int | None = None
         stop_when = precision_rule(precision, min(1000, runs))
     if runs < 1:
         raise UsageError(f"the number of runs must be at least 1 (got {runs})")
+    if check_exact:  # refused before the runs, not after them
+        from ..analyses.exact import require_markov
+        require_markov(model)
     target, unique = target_folder(out, root, model, variant)
     started = dt.datetime.now().isoformat(timespec="seconds")
     exact_text = ""

@@ -336,10 +336,11 @@ def analysis_page(title: str, body: str, images: Sequence[tuple[str, bytes]],
     return (f"<!doctype html><html lang=en><meta charset=utf-8><title>{_e(title)}"
             "</title><style>body{font:20px/1.5 system-ui,sans-serif;max-width:1200px;"
             "margin:2em auto;padding:0 1em;color:#111}pre{font-size:16px;background:#f4f4f4;"
-            "padding:1em;overflow:auto}img{max-width:100%}</style>"
+            "padding:1em;overflow:auto}img{max-width:100%}.warnings{border-left:12px solid "
+            "#b00020;background:#fdecee;padding:.6rem 1.1rem}</style>"
             f"<h1>{_e(title)}</h1><p><strong>A teaching and exploration model, not a "
             "forecast: the numbers follow from the scenario's stated assumptions.</strong></p>"
-            f"{analysis_section(body, images)}<h2>Manifest</h2>"
+            f"{stopped_banner(manifest)}{analysis_section(body, images)}<h2>Manifest</h2>"
             f"<pre>{_e(json.dumps(dict(manifest), indent=2, default=str))}</pre></html>")
 
 
