@@ -292,3 +292,22 @@ def test_an_events_file_is_checked_against_the_scenario_beside_its_folder(tmp_pa
     stray.write_text(scenario.read_text(encoding="utf-8"), encoding="utf-8")
     _, problems = bt.check_events_file(bad)
     assert len(problems) == 1 and "after the scenario's horizon" in problems[0].message
+
+
+def test_validate_checks_events_files(tmp_path, capsys, monkeypatch):
+    """`sim validate` on a file in an events folder checks it against its scenario."""
+    monkeypatch.chdir(ROOT)
+    assert main(["validate", "scenarios/history/events/kargil1999.yaml"]) == 0
+    assert "OK (events file: 9 outcomes and 5 rungs of kargil1999 judged)" in \
+        capsys.readouterr().out
+    (tmp_path / "events").mkdir()
+    scenario = ROOT / "scenarios" / "history" / "kargil1999.yaml"
+    (tmp_path / "kargil1999.yaml").write_text(scenario.read_text(encoding="utf-8"),
+                                              encoding="utf-8")
+    bad = tmp_path / "events" / "kargil1999.yaml"
+    text = (ROOT / "scenarios" / "history" / "events" / "kargil1999.yaml").read_text(
+        encoding="utf-8")
+    bad.write_text(text.replace("  india_crosses:\n", "  india_cross:\n"), encoding="utf-8")
+    assert main(["validate", str(bad)]) == 2
+    assert "unknown outcome 'india_cross' (did you mean 'india_crosses'?)" in \
+        capsys.readouterr().err

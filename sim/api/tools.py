@@ -16,26 +16,36 @@ from .basics import Scenario, prepare
 if TYPE_CHECKING:
     from ..analyses.bench import BenchResult
     from ..analyses.exact import ExactResult
+    from ..spec.events import Events
 
 
 @dataclass(frozen=True)
 class Check:
-    """One scenario file checked: the model if valid, every problem, every warning."""
+    """One file checked: the model (or, for an events file in an ``events`` folder, the
+    events) if valid, every problem, every warning."""
 
     path: str
     model: Model | None
     problems: tuple[Problem, ...]
     warnings: tuple[Problem, ...]
+    events: Events | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.problems and self.model is not None
+        return not self.problems and (self.model is not None or self.events is not None)
 
 
 def validate(paths: Iterable[str | Path]) -> list[Check]:
-    """Check scenario files without running them; every problem of every file."""
+    """Check scenario files without running them; every problem of every file. A file in
+    a folder ``events`` beside its scenario is checked as that scenario's events file."""
+    from ..analyses.backtest import check_events_file, scenario_of_events
     out = []
     for path in paths:
+        scenario = scenario_of_events(path)
+        if scenario is not None and scenario.is_file():
+            events, problems = check_events_file(path)
+            out.append(Check(str(path), None, tuple(problems), (), events))
+            continue
         model, problems, warnings = check_file(path)
         out.append(Check(str(path), model, tuple(problems), tuple(warnings)))
     return out

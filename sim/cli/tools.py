@@ -25,6 +25,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for p in check.problems:
                 err(str(p))
             err(f"{check.path}: {len(check.problems)} problem(s)")
+        elif check.events is not None:
+            ev = check.events
+            print(f"{check.path}: OK (events file: {len(ev.of_kind('outcome'))} outcomes and "
+                  f"{len(ev.of_kind('rung'))} rungs of {ev.scenario} judged)")
         elif check.model is not None:
             m = check.model
             print(f"{check.path}: OK ({len(m.rungs)} rungs, {len(m.actors)} actors, "
