@@ -48,12 +48,13 @@ class RunPlan(NamedTuple):
 def session_model(session: store.Session) -> Model:
     """The session's scenario, compiled from the text stored with it (once per process:
     compiling the flagship takes a third of a second, far too long for every page)."""
-    return _compiled(session.scenario_text, session.scenario_name)
+    return compiled(session.scenario_text, session.scenario_name)
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(text: str, name: str) -> Model:
-    return load_text(text, name)  # a Model is immutable, so sharing it is safe
+def compiled(text: str, name: str) -> Model:
+    """A scenario text compiled once per process (a Model is immutable: sharing is safe)."""
+    return load_text(text, name)
 
 
 def plan(conn: sqlite3.Connection, session: store.Session) -> RunPlan:

@@ -7,16 +7,18 @@ and, after it, only as anonymous dots on the lecturer's projected page.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from ..present.briefing import briefing
 from . import forms, jobs, store, views
 from .db import Migration
-from .deps import CurrentStudent, Db, Fields, render
+from .deps import TEMPLATES, CurrentStudent, Db, Fields, render
 from .security import STUDENT_COOKIE
 
 MIGRATIONS: tuple[Migration, ...] = ()
@@ -70,6 +72,18 @@ def join(request: Request, conn: Db, code: Annotated[str, Form()] = "",
     return response
 
 
+def briefing_html(session: store.Session) -> Markup:
+    """The session's briefing as HTML: the same for every student, so rendered once."""
+    return _briefing_html(session.scenario_text, session.scenario_name, session.levers)
+
+
+@functools.lru_cache(maxsize=32)
+def _briefing_html(text: str, name: str, levers: tuple[str, ...]) -> Markup:
+    brief = briefing(jobs.compiled(text, name), levers)
+    html = TEMPLATES.get_template("_briefing.html").render(brief=brief)
+    return Markup(html)  # noqa: S704 - rendered by our autoescaping template
+
+
 def _class_page(request: Request, conn: Any, student: store.Student,
                 typed: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                 status_code: int = 200) -> HTMLResponse:
@@ -81,6 +95,7 @@ def _class_page(request: Request, conn: Any, student: store.Student,
     outcomes, levers = views.forecast_fields(model, session, shown, errors or {})
     context: dict[str, Any] = {
         "s": session, "student": student, "brief": briefing(model, session.levers),
+        "briefing_html": briefing_html(session),
         "outcomes": outcomes, "levers": levers, "errors": errors or {},
         "reasoning": shown.get("reasoning", ""), "saved": saved,
         "saved_at": time.strftime("%H:%M:%S", time.localtime(saved.updated_at))
