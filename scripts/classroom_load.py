@@ -195,9 +195,9 @@ def measure(url: str, lecturer_path: str, args: argparse.Namespace) -> int:
     class_b, code_b = new_session(lecturer, "teaching.yaml", 1000)
     lecturer.request("POST", f"/lecturer/sessions/{big}/lock", what="setup")
     lecturer.request("POST", f"/lecturer/sessions/{big}/run", what="setup")
-    while not progress(lecturer, big).startswith("running"):
+    # Start the burst once the run has merged its first chunks: its workers are busy.
+    while not re.fullmatch(r"running [1-9]\d*", progress(lecturer, big)):
         time.sleep(0.2)
-    time.sleep(1.0)  # the run's workers are busy now
     before = progress(lecturer, big)
 
     start = threading.Barrier(args.students + 1)
@@ -240,7 +240,7 @@ def report(hits: list[Hit], burst: float, before: str, after: str,
         p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
         print(f"  {kind:<24} n={len(values):<4} median {statistics.median(values):.0f} ms,"
               f" p95 {p95:.0f} ms")
-    print(f"run progress at the burst's start: {before}; at its end: {after}"
+    print(f"the run at the burst's start: {before} runs done; at its end: {after}"
           + ("" if live else "  WARNING: the run was not live throughout; the figure does "
                              "not measure load during a run (use more --runs)"))
     return 0 if not failed else 1

@@ -35,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                    help="folder of scenarios offered to the lecturer (default: ./scenarios "
                         "if it exists, else the shipped ones)")
     p.add_argument("--workers", "-w", type=positive,  # type: ignore[arg-type]
-                   default=None, help="processes per run (default: all cores)")
+                   default=None, help="processes per run (default: all cores; runs have "
+                                      "the lowest priority, so pages stay quick)")
     p.set_defaults(func=cmd_serve)
 
 
