@@ -11,6 +11,7 @@ on phones, three of them recommending a policy), and saves each step as a small 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,12 @@ def play(browser: Any, url: str, lecturer_url: str, out: Path) -> None:
     lecturer.reload()
     lecturer.get_by_role("button", name="Lock forecasts").click()
     lecturer.get_by_role("button", name="Run the model").click()
-    lecturer.locator("#ctl-h").scroll_into_view_if_needed()
-    lecturer.wait_for_timeout(2500)
-    lecturer.reload()
-    lecturer.locator("#class-h").scroll_into_view_if_needed()
+    page_url = lecturer.url.split("?")[0]
+    while lecturer.request.get(page_url + "/progress").json()["done"] == 0:
+        time.sleep(0.3)
+    # The page refreshes itself every few seconds: load it afresh and shoot at once.
+    lecturer.goto(page_url)
+    lecturer.evaluate("document.getElementById('class-h').scrollIntoView()")
     shot(lecturer, out, "05-running")
     lecturer.wait_for_selector("text=Finished:", timeout=300_000)
     lecturer.get_by_role("button", name="Reveal").click()
