@@ -98,3 +98,20 @@ def test_reveal_strips_stack_equal_forecasts_and_count_the_overflow():
     assert len(at_70) == STACK_ROWS and len({d.y for d in at_70}) == STACK_ROWS
     assert [c.label for c in strip.crowds] == [f"+{8 - STACK_ROWS}"]
     assert strip.model_x == 500 and strip.band_width == pytest.approx(200)
+
+
+def test_api_compare_policies_is_an_analysis_with_the_comparison_plot():
+    import matplotlib.pyplot as plt
+    model = load(TEACHING)
+    held = policy_of(model, {"strikes_authorised": False})
+    analysis = api.compare_policies(TEACHING, [held], runs=400, seed=11, workers=1)
+    assert analysis.result.names == ("base", "strikes_authorised=false")
+    assert analysis.stop is None and analysis.base is analysis.result.summaries[0]
+    assert analysis.manifest["policies"] == ["strikes_authorised=false"]
+    figures = analysis.figures()
+    assert list(figures) == ["comparison"]
+    plt.close(figures["comparison"])
+    alone = api.compare_policies(TEACHING, [], runs=200, seed=11, workers=1)
+    assert alone.result.names == ("base",) and alone.figures() == {}
+    assert alone.base.outcome("war") == api.simulate(TEACHING, runs=200, seed=11
+                                                     ).summary.outcome("war")

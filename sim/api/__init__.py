@@ -13,7 +13,7 @@ Long work takes ``progress(done, total)``, called as chunks of replications fini
 """
 
 from ..analyses.story import MAX_SEARCH
-from .analyses import Analysis, compare, discover, save, sensitivity, sweep
+from .analyses import Analysis, compare, compare_policies, discover, save, sensitivity, sweep
 from .backtest import DEFAULT_RUNS as BACKTEST_RUNS
 from .backtest import Backtest, backtest, save_backtest
 from .basics import RESULTS, Progress, Results, Scenario, prepare, simulate
@@ -36,7 +36,7 @@ __all__ = [
     "BACKTEST_RUNS", "DEFAULT_RUNS", "MAX_RUNS", "MAX_SEARCH", "PLAY_RUNS", "RESULTS",
     "Analysis", "Backtest", "Check", "Debrief", "NewScenario", "Paths", "PathsTo", "Progress",
     "Results", "RunReport", "Scenario", "Story", "StorySearch", "backtest", "bench", "compare",
-    "debrief", "discover", "exact", "new_game", "new_scenario", "paths", "prepare", "run",
-    "save", "save_backtest", "schema_text", "sensitivity", "simulate", "stories", "sweep",
-    "transcript_path", "unfinished_transcript", "validate", "write_schema",
+    "compare_policies", "debrief", "discover", "exact", "new_game", "new_scenario", "paths",
+    "prepare", "run", "save", "save_backtest", "schema_text", "sensitivity", "simulate",
+    "stories", "sweep", "transcript_path", "unfinished_transcript", "validate", "write_schema",
 ]

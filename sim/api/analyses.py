@@ -29,6 +29,9 @@ from .running import target_folder
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..analyses.compare import Comparison
+    from ..analyses.policies import Policy
+
 Figures = Callable[[], "dict[str, Figure]"]
 
 
@@ -99,20 +102,45 @@ def compare(scenario: Scenario, variants: Sequence[str] | None = None, *, runs: 
     comp = compare_variants(job.model, variants, runs, job.seed, workers, progress)
     if comp.runs == 0 and comp.stop is not None:
         raise Stopped(comp.stop)
+    return Analysis("compare", job.model, comp,
+                    "Variants compared (paired, common random numbers)",
+                    comparison_table(comp),
+                    job.info(runs, comp.runs, variants=list(comp.names[1:])),
+                    _comparison_figures(comp), kept=f"{comp.runs} of {runs} runs per model",
+                    base=comp.summaries[0], stop=comp.stop)
 
+
+def compare_policies(scenario: Scenario, policies: Sequence[Policy], *, runs: int = 4000,
+                     seed: int | None = None, workers: int | None = None,
+                     progress: Progress | None = None, command: str = "") -> Analysis:
+    """The base case against recommended lever settings (``sim.analyses.policies``), paired
+    on common random numbers: the classroom's run. With no policy, the base case alone."""
+    from ..analyses.policies import compare_policies as run_policies
+    from ..present.tables import comparison_table
+    job = _Job(scenario, seed, workers, (), command)
+    comp = run_policies(job.model, policies, runs, job.seed, workers, progress)
+    if comp.runs == 0 and comp.stop is not None:
+        raise Stopped(comp.stop)
+    return Analysis("compare", job.model, comp,
+                    "Recommended policies compared (paired, common random numbers)",
+                    comparison_table(comp),
+                    job.info(runs, comp.runs, policies=list(comp.names[1:])),
+                    _comparison_figures(comp), kept=f"{comp.runs} of {runs} runs per model",
+                    base=comp.summaries[0], stop=comp.stop)
+
+
+def _comparison_figures(comp: Comparison) -> Figures:
+    """The comparison plot of the base against the other models (none without others)."""
     def figures() -> dict[str, Figure]:
+        if len(comp.names) < 2:
+            return {}
         from ..present.plots import comparison
         diffs = {name: [(mid, d.diff, d.low, d.high) for (_, mid), d
                         in zip(comp.metrics, comp.differences[i], strict=True)]
                  for i, name in enumerate(comp.names) if i}
         return {"comparison": comparison(comp.summaries[0], dict(zip(
             comp.names[1:], comp.summaries[1:], strict=True)), diffs)}
-    return Analysis("compare", job.model, comp,
-                    "Variants compared (paired, common random numbers)",
-                    comparison_table(comp),
-                    job.info(runs, comp.runs, variants=list(comp.names[1:])), figures,
-                    kept=f"{comp.runs} of {runs} runs per model", base=comp.summaries[0],
-                    stop=comp.stop)
+    return figures
 
 
 def sweep(scenario: Scenario, grid: Sequence[str], metric: str, *, runs: int = 1000,

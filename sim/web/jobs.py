@@ -3,7 +3,7 @@
 Pressing Run queues a row in ``runs`` and starts one *spawned* process (a fresh
 interpreter: the server's threads are never forked) at a lower priority. That process
 loads the session's scenario from the database, runs the base case and every distinct
-recommended policy on common random numbers (``sim.analyses.policies``, the comparison
+recommended policy on common random numbers (``sim.api.compare_policies``: the comparison
 machinery of ``sim compare``; its own pool of workers does the replications), writes its
 progress as it goes, then stores the result, the plots and every student's score in one
 transaction. Pages only read those rows, so a lecturer who reloads mid-run sees the same
@@ -22,10 +22,12 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .. import api
 from ..analyses.compare import Comparison
-from ..analyses.policies import Recommended, compare_policies, distinct, policy_of
+from ..analyses.policies import Recommended, distinct, policy_of
+from ..api import Analysis
 from ..errors import SimError
-from ..faults import MODEL_ERROR, WORKER_LOST, sigterm_interrupts
+from ..faults import MODEL_ERROR, WORKER_LOST, Stop, Stopped, sigterm_interrupts
 from ..results.scoring import brier, ranks
 from ..spec.loader import load_text
 from ..spec.model import Model
@@ -101,20 +103,15 @@ def class_scores(conn: sqlite3.Connection, session: store.Session,
     return list(zip(ids, briers, ranks(briers), strict=True))
 
 
-def plots(model: Model, comp: Comparison) -> dict[str, bytes]:
+def plots(analysis: Analysis) -> dict[str, bytes]:
     """The standard plots of the base case, and the comparison plot when policies ran."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..present.plots import comparison, figures, png_bytes
-    figs = figures(comp.summaries[0], model)
-    if len(comp.names) > 1:
-        diffs = {name: [(mid, d.diff, d.low, d.high) for (_, mid), d
-                        in zip(comp.metrics, comp.differences[i], strict=True)]
-                 for i, name in enumerate(comp.names) if i}
-        figs["comparison"] = comparison(comp.summaries[0], dict(zip(
-            comp.names[1:], comp.summaries[1:], strict=True)), diffs)
+    from ..present.plots import figures, png_bytes
+    assert analysis.base is not None
+    figs = {**figures(analysis.base, analysis.model), **analysis.figures()}
     out = {}
     for name, fig in figs.items():
         out[name] = png_bytes(fig)
@@ -139,20 +136,31 @@ def execute(conn: sqlite3.Connection, run_id: int, workers: int | None) -> None:
             store.run_progress(conn, run_id, done, total)
 
     store.run_progress(conn, run_id, 0, session.runs)
-    comp = compare_policies(run_plan.model, [r.policy for r in run_plan.policies],
-                            session.runs, session.seed, workers, progress)
-    if comp.stop is not None:
-        if comp.stop.kind in (MODEL_ERROR, WORKER_LOST):
-            store.end_run(conn, run_id, store.FAILED, comp.stop.message)
-        else:
-            store.end_run(conn, run_id, store.INTERRUPTED,
-                          f"Stopped ({comp.stop.message}) after {comp.runs} of "
-                          f"{session.runs} runs; run it again.")
+    try:
+        analysis = api.compare_policies(run_plan.model, [r.policy for r in run_plan.policies],
+                                        runs=session.runs, seed=session.seed,
+                                        workers=workers, progress=progress)
+    except Stopped as exc:  # stopped before any run finished
+        end_stopped(conn, run_id, exc.stop, 0, session.runs)
         return
-    result = result_of(session, comp, run_plan)
+    if analysis.stop is not None:
+        end_stopped(conn, run_id, analysis.stop, analysis.result.runs, session.runs)
+        return
+    result = result_of(session, analysis.result, run_plan)
     truth = {o["id"]: o["p"] for o in result["outcomes"]}
-    store.finish_run(conn, run_id, result, plots(run_plan.model, comp),
-                     class_scores(conn, session, truth))
+    store.finish_run(conn, run_id, result, plots(analysis), class_scores(conn, session, truth))
+
+
+def end_stopped(conn: sqlite3.Connection, run_id: int, stop: Stop, done: int,
+                requested: int) -> None:
+    """Record why a run stopped early: a model error or a lost worker fails it (with the
+    simulator's message); Ctrl-C or SIGTERM interrupt it (run it again)."""
+    if stop.kind in (MODEL_ERROR, WORKER_LOST):
+        store.end_run(conn, run_id, store.FAILED, stop.message)
+    else:
+        store.end_run(conn, run_id, store.INTERRUPTED,
+                      f"Stopped ({stop.message}) after {done} of {requested} runs; run it "
+                      "again.")
 
 
 def job_main(db_path: str, run_id: int, workers: int | None, nice: int) -> None:
