@@ -137,11 +137,18 @@ def test_yaml_scalars_are_accepted():
 # -- type errors --------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "kind", "message"), [
-    ("flag + 1", NUM, "arithmetic needs a number, got a true/false"),
-    ("x * other", NUM, "arithmetic needs a number, got a true/false"),
-    ("-flag", NUM, "a sign needs a number, got a true/false"),
+    ("flag + 1", NUM, "arithmetic needs a number, got a true/false: 'flag' is true/false, "
+               "not a number; to count it as 1 or 0 write '(1 if flag else 0)', or choose "
+               "between two numbers with 'a if flag else b'"),
+    ("x * other", NUM, "arithmetic needs a number, got a true/false: 'other' is "
+                        "true/false, not a number; to count it as 1 or 0 write "
+                        "'(1 if other else 0)', or choose between two numbers with "
+                        "'a if other else b'"),
+    ("-flag", NUM, "a sign needs a number, got a true/false: 'flag' is true/false, not a "
+             "number; to count it as 1 or 0 write '(1 if flag else 0)', or choose between "
+             "two numbers with 'a if flag else b'"),
     ("x and flag", BOOL, "'and' needs a true/false, got a number (compare it, e.g. 'x > 0')"),
-    ("flag or 1", BOOL, "'or' needs a true/false, got a number (compare it, e.g. 'x > 0')"),
+    ("flag or 1", BOOL, "'or' needs a true/false, got a number (compare it, e.g. '1 > 0')"),
     ("not x", BOOL, "'not' needs a true/false, got a number (compare it, e.g. 'x > 0')"),
     ("x", BOOL, "expected a true/false, got a number (compare it, e.g. 'x > 0'): 'x'"),
     ("flag", NUM, "expected a number, got a true/false: 'flag'"),
@@ -154,8 +161,12 @@ def test_yaml_scalars_are_accepted():
     ("true < false", BOOL, "'<', '<=', '>' and '>=' compare numbers, not true/false values"),
     ("flag == 1", BOOL, "cannot compare a true/false with a number"),
     ("1 < 2 == flag", BOOL, "cannot compare a number with a true/false"),
-    ("min(flag, 1)", NUM, "min() needs a number, got a true/false"),
-    ("abs(x > 1)", NUM, "abs() needs a number, got a true/false"),
+    ("min(flag, 1)", NUM, "min() needs a number, got a true/false: 'flag' is true/false, not "
+                          "a number; to count it as 1 or 0 write '(1 if flag else 0)', or "
+                          "choose between two numbers with 'a if flag else b'"),
+    ("abs(x > 1)", NUM, "abs() needs a number, got a true/false: 'x > 1' is true/false, not "
+                        "a number; to count it as 1 or 0 write '(1 if x > 1 else 0)', or "
+                        "choose between two numbers with 'a if x > 1 else b'"),
     (True, NUM, "expected a number, got a true/false: 'true'"),
     (1, BOOL, "expected a true/false, got a number (compare it, e.g. 'x > 0'): '1.0'"),
 ])
@@ -193,7 +204,8 @@ def test_type_errors(text, kind, message):
     ("1 / 0", "'1 / 0' cannot be evaluated: float division by zero"),
     ("1 +", "syntax error in '1 +': invalid syntax"),
     ("min(1, 2", "syntax error in 'min(1, 2': '(' was never closed at column 4"),
-    ("x = 1", "syntax error in 'x = 1': invalid syntax at column 3"),
+    ("x = 1", "syntax error in 'x = 1': invalid syntax at column 3; to compare, write '==' "
+              "(a single '=' assigns, which expressions cannot do)"),
 ])
 def test_bad_expressions_messages(text, message):
     """Calls, names, sizes, constant folding and syntax errors give exact messages."""

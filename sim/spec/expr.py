@@ -167,7 +167,9 @@ class _Checker:
             return self._name(node)
         if isinstance(node, ast.BinOp):
             if not isinstance(node.op, _BINOPS):
-                raise ExprError(f"operator {type(node.op).__name__} is not allowed")
+                raise ExprError(_FOREIGN_OPS.get(type(node.op).__name__,
+                                                 f"operator {type(node.op).__name__} is "
+                                                 "not allowed"))
             node.left = self._want(node.left, NUM, "arithmetic")
             node.right = self._want(node.right, NUM, "arithmetic")
             if isinstance(node.op, ast.Pow):
@@ -218,9 +220,15 @@ class _Checker:
         raise ExprError(f"{_describe(node)} is not allowed in expressions")
 
     def _want(self, node: ast.AST, kind: str, where: str) -> ast.expr:
+        shown = ast.unparse(node)  # before checking rewrites it
         new, got = self.check(node)
         if got != kind:
-            hint = " (compare it, e.g. 'x > 0')" if kind == BOOL else ""
+            if kind == BOOL:
+                hint = f" (compare it, e.g. '{shown} > 0')"
+            else:
+                hint = (f": '{shown}' is true/false, not a number; to count it as 1 or 0 "
+                        f"write '(1 if {shown} else 0)', or choose between two numbers with "
+                        f"'a if {shown} else b'")
             raise ExprError(f"{where} needs a {kind}, got a {got}{hint}")
         return new
 
@@ -259,6 +267,36 @@ class _Checker:
             raise ExprError(f"{name}() takes {expected} argument(s), got {n}")
         node.args = [self._want(a, NUM, f"{name}()") for a in node.args]
         return node, NUM
+
+
+# Operators from other languages, and what to write instead (checked on syntax errors).
+_FOREIGN = (("&&", "and"), ("||", "or"), ("!=", ""), ("!", "not "), ("===", "=="),
+            ("^", "**"))
+
+
+_FOREIGN_OPS = {
+    "BitXor": "'^' is not allowed; write '**' for a power (2 ** 3 is 8)",
+    "BitAnd": "'&' is not allowed; write 'and' to combine conditions",
+    "BitOr": "'|' is not allowed; write 'or' to combine conditions",
+    "LShift": "'<<' is not allowed; write '* 2 ** n' instead",
+    "RShift": "'>>' is not allowed; write '/ 2 ** n' instead",
+    "MatMult": "'@' is not allowed",
+}
+
+
+def syntax_hint(text: str) -> str:
+    """How to fix a syntax error that comes from another language's operators."""
+    for bad, good in _FOREIGN:
+        if bad in text:
+            if not good:  # '!=' is fine: strip it before looking for a lone '!'
+                text = text.replace(bad, " ")
+                continue
+            return f"; write '{good.strip()}' instead of '{bad}'"
+    if "=" in text.replace("==", "").replace("<=", "").replace(">=", "").replace("!=", ""):
+        return "; to compare, write '==' (a single '=' assigns, which expressions cannot do)"
+    if "&" in text or "|" in text:
+        return "; write 'and' / 'or' instead of '&' / '|'"
+    return ""
 
 
 def _finite(number: float) -> float:
@@ -320,7 +358,8 @@ def compile_expr(source: Any, kind: str, names: Mapping[str, str],
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"syntax error in {text!r}: {exc.msg}"
-                        + (f" at column {exc.offset}" if exc.offset else "")) from None
+                        + (f" at column {exc.offset}" if exc.offset else "")
+                        + syntax_hint(text)) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExprError("expression is nested too deeply") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:

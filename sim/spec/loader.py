@@ -697,7 +697,23 @@ def compile_source(  # noqa: C901
         processes=tuple(processes), rules=tuple(rules), outcomes=tuple(outcomes),
         variants=tuple(variants), path=src.file, digest=digest,
         information_cutoff=cutoff, source_dates=tuple(source_dates.items()))
-    return model, [], ck.warnings
+    ranged = _range_problems(src, model)
+    return (None, ranged, ck.warnings) if ranged else (model, [], ck.warnings)
+
+
+def _range_problems(src: Source, model: Model) -> list[Problem]:
+    """Probabilities, rates and weights that bounded names can push out of range."""
+    from .bounds import message, out_of_range
+    items = src.data.get("schedule") if isinstance(src.data, dict) else None
+    order = {e.get("id"): k for k, e in enumerate(items or []) if isinstance(e, dict)}
+    out = []
+    for found in out_of_range(model):
+        path = found.path
+        if path.startswith("schedule."):
+            _, sid, rest = path.split(".", 2)
+            path = f"schedule[{order.get(sid, 0)}].{rest}"
+        out.append(src.problem(path, message(found)))
+    return out
 
 
 def _distribution(ck: _Checker, raw: Any, path: str, extra: tuple[str, ...] = (),

@@ -232,6 +232,9 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
         if "another document" in what:
             what = "the file holds more than one YAML document ('---'); keep one scenario " \
                    "per file"
+        elif "'\\t'" in what and mark is not None:
+            what = (f"a tab at column {mark.column + 1}: YAML indents with spaces only; "
+                    "replace the tab with spaces (set your editor to insert spaces)")
         elif exc.context and exc.context_mark and exc.context_mark is not mark:
             what = f"{what} ({exc.context} on line {exc.context_mark.line + 1})"
         return Problem(file, line, "", f"not valid YAML: {what}")
