@@ -50,7 +50,9 @@ def test_clear_follows_the_interval_as_printed():
 
 
 def test_one_precision_for_every_difference_of_a_command():
-    assert points_decimals([diff(-0.03, 0.01), diff(-0.0005, 0.0005)]) == 2
+    narrow = diff(-0.0005, 0.0005)
+    assert points_decimals([diff(-0.03, 0.01), narrow, narrow]) == 2
+    assert points_decimals([diff(-0.03, 0.01), diff(-0.02, 0.02), narrow]) == 1
     assert points_decimals([diff(-0.03, 0.01), diff(-0.02, 0.02)]) == 1
     assert points_decimals([]) == 1
 

@@ -7,7 +7,7 @@ Three rules live here and nowhere else:
   table of a command. A share strictly between 0 and 1 never prints as ``0%`` or ``100%``
   (99.95% is not "certain"): decimals are added until the rounding cannot say so.
 - The paired differences of one command (a comparison, a sweep) share one precision, chosen
-  from the narrowest of their intervals.
+  from the median width of their intervals.
 - A difference is **clear** when its 95% interval *as printed* excludes zero, so that
   ``[0.0, +1.9]`` is never marked clear (the reader cannot see the exclusion) while
   ``[+0.1, +1.9]`` always is.
@@ -62,15 +62,16 @@ def share(p: float, half_width: float = 0.0) -> str:
 def points_decimals(diffs: Iterable[Difference]) -> int:
     """One precision for every paired difference of a command, in percentage points.
 
-    The narrowest finite interval decides (at least 1 decimal, at most 2): a table whose
-    rows carry different numbers of decimals invites reading the count as meaning."""
+    The median interval decides (at least 1 decimal, at most 2): a table whose rows carry
+    different numbers of decimals invites reading the count as meaning."""
     return places_for([(d.high - d.low) / 2 for d in diffs if math.isfinite(d.diff)])
 
 
 def places_for(half_widths: Iterable[float]) -> int:
-    """Decimals of points that the narrowest positive half-width supports (1 to 2)."""
-    widths = [w for w in half_widths if w > 0]
-    return max(1, decimals_for(min(widths))) if widths else 1
+    """Decimals of points that the typical (median) positive half-width supports (1 to 2):
+    a few near-certain rows must not force two decimals on every other row."""
+    widths = sorted(w for w in half_widths if w > 0)
+    return max(1, decimals_for(widths[len(widths) // 2])) if widths else 1
 
 
 def points(diff: float, places: int) -> str:
