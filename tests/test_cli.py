@@ -179,7 +179,8 @@ def test_run_unknown_lever(tmp_path, capsys):
     out = tmp_path / "x"
     assert run_cli(str(TEACHING), "--set", "strikes_authorized=false", "--out", str(out)) == 2
     err = capsys.readouterr().err
-    assert "unknown lever 'strikes_authorized' (did you mean 'strikes_authorised'?)" in err
+    assert ("unknown lever or parameter 'strikes_authorized' (did you mean "
+            "'strikes_authorised'?)") in err
     assert "Traceback" not in err
     assert not out.exists()
 

@@ -71,8 +71,23 @@ def test_parse_grid_forms(model):
     assert axis.values == (False, True)
     with pytest.raises(UsageError, match="is on/off"):
         parse_grid(model, "strikes_authorised=1:2:3")
-    with pytest.raises(UsageError, match="unknown lever 'strike_authorised'"):
+    with pytest.raises(UsageError, match="unknown lever or parameter 'strike_authorised'"):
         parse_grid(model, "strike_authorised=0:1:2")
+    with pytest.raises(UsageError, match="'strikes' is a state variable.*these can vary: "
+                                         "levers: strikes_authorised"):
+        parse_grid(model, "strikes=0:1:2")
+
+
+def test_a_parameter_can_be_swept_and_compared_pinned(model):
+    """--grid red_resolve=0.1:0.5:3 pins the parameter at each point; higher resolve, more
+    war, on the same dice."""
+    axis = parse_grid(model, "red_resolve=0.1:0.5:3")
+    assert axis.values == (0.1, 0.3, 0.5)
+    sw = sweep(model, [axis], "war", 400, 2, workers=1)
+    assert sw.p[0] < sw.p[2]
+    assert sw.changes[2].low > 0  # clearly more war at 0.5 than at 0.1
+    with pytest.raises(UsageError, match="needs values"):
+        parse_grid(model, "red_resolve")
 
 
 def test_parse_grid_numeric(tmp_path):

@@ -12,8 +12,6 @@ from sim.errors import ScenarioError, UsageError
 from sim.spec import expr as ex
 from sim.spec.distributions import Distribution
 from sim.spec.loader import (
-    apply_settings,
-    apply_variant,
     check_file,
     compile_source,
     load,
@@ -21,6 +19,7 @@ from sim.spec.loader import (
     parse_lever_value,
 )
 from sim.spec.model import Model
+from sim.spec.settings import apply_settings, apply_variant
 from sim.spec.yamlsrc import parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,6 +299,23 @@ def test_apply_settings(base):
     assert apply_settings(base, []) is base
 
 
+def test_a_parameter_can_be_pinned_and_keeps_the_other_draws(base):
+    """--set red_resolve=0.2 pins the parameter in every run; the draws of every other
+    source are unchanged (the pinned parameter's own draw is still taken)."""
+    from sim.run.engine import Plan
+    pinned = apply_settings(base, ["red_resolve=0.2"])
+    assert pinned.parameters[0].effective == Distribution("fixed", (("value", 0.2),))
+    assert dict(pinned.applied) == {"red_resolve": "fixed(value=0.2)"}
+    assert all(Plan(pinned).run(3, i).parameters == (0.2,) for i in range(20))
+    three = load_text(BASE.replace(
+        "  red_resolve: {dist: uniform, low: 0.1, high: 0.5, source: \"[toy]\"}",
+        "  red_resolve: {dist: uniform, low: 0.1, high: 0.5, source: \"[toy]\"}\n"
+        "  other: {dist: uniform, low: 0, high: 1, source: \"[toy]\"}"), "b.yaml")
+    moved = apply_settings(three, ["red_resolve=0.3"])
+    for i in range(10):
+        assert Plan(moved).run(5, i).parameters[1] == Plan(three).run(5, i).parameters[1]
+
+
 def test_variant_then_settings_accumulate(base):
     """Settings on top of a variant keep both in ``applied``; a later value wins."""
     changed = apply_settings(apply_variant(base, "no_strikes"),
@@ -308,9 +324,18 @@ def test_variant_then_settings_accumulate(base):
 
 
 @pytest.mark.parametrize(("setting", "message"), [
-    ("aid_level", "--set needs lever=value (got 'aid_level')"),
-    ("aid_levl=0.5", "unknown lever 'aid_levl' (did you mean 'aid_level'?); "
-                     "levers: strikes_authorised, aid_level"),
+    ("aid_level", "--set needs name=value (got 'aid_level'); levers: strikes_authorised, "
+                  "aid_level; parameters (pin with a number, or in a variant give a "
+                  "distribution): red_resolve"),
+    ("aid_levl=0.5", "unknown lever or parameter 'aid_levl' (did you mean 'aid_level'?); "
+                     "these can vary: levers: strikes_authorised, aid_level; parameters (pin "
+                     "with a number, or in a variant give a distribution): red_resolve"),
+    ("strikes=2", "'strikes' is a state variable: it changes during a run, so it cannot be "
+                  "set; these can vary: levers: strikes_authorised, aid_level; parameters "
+                  "(pin with a number, or in a variant give a distribution): red_resolve"),
+    ("red_resolve=high", "parameter 'red_resolve' is pinned with a number, e.g. "
+                         "red_resolve=0.3 (got 'high'); to give it another distribution, "
+                         "write a variant in the scenario"),
     ("aid_level=lots", "lever 'aid_level' needs a number (got 'lots')"),
     ("aid_level=1.5", "lever 'aid_level' must be in [0, 1] (got 1.5)"),
     ("aid_level=-0.1", "lever 'aid_level' must be in [0, 1] (got -0.1)"),

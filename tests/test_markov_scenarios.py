@@ -24,8 +24,9 @@ from sim.results.summary import Summary, summarise
 from sim.run.aggregate import Aggregate, day_bins
 from sim.run.engine import Plan
 from sim.run.runner import run, simulate_chunk
-from sim.spec.loader import apply_variant, load, load_text
+from sim.spec.loader import load, load_text
 from sim.spec.model import Model
+from sim.spec.settings import apply_variant
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 31415

@@ -25,8 +25,9 @@ from ..run import runner
 from ..run.aggregate import Aggregate
 from ..run.engine import Plan
 from ..run.record import Record
-from ..spec.loader import apply_variant, parse_lever_value
+from ..spec.loader import parse_lever_value
 from ..spec.model import Model
+from ..spec.settings import apply_variant, parse_value, unknown
 
 
 def metrics(model: Model) -> list[tuple[str, str]]:
@@ -170,14 +171,20 @@ class Axis:
 
 
 def parse_grid(model: Model, text: str) -> Axis:
-    """'lever=start:stop:n' (numbers), 'lever=a,b,c' or 'lever' alone for an on/off lever."""
+    """'name=start:stop:n' (numbers), 'name=a,b,c' or 'name' alone for an on/off lever or a
+    ranged lever. A parameter is pinned at each value (see Parameter.override)."""
     name, _, spec = text.partition("=")
     name = name.strip()
+    if any(p.id == name for p in model.parameters):
+        if not spec:
+            raise UsageError(f"--grid {name} needs values: {name}=start:stop:n or "
+                             f"{name}=a,b,c (each pins the parameter)")
+        return Axis(name, tuple(parse_value(model, name, t).arg("value")  # type: ignore[union-attr]
+                                for t in _grid_texts(name, spec)))
     try:
         lever = model.lever(name)
     except KeyError:
-        parse_lever_value(model, name, "0")  # raises the did-you-mean UsageError
-        raise
+        raise unknown(model, name) from None
     if lever.is_bool:
         if spec and spec.strip().lower() not in ("", "true,false", "false,true"):
             raise UsageError(f"'{name}' is on/off: give just '{name}' as its grid (sweeps "
@@ -187,21 +194,24 @@ def parse_grid(model: Model, text: str) -> Axis:
         if lever.low is None or lever.high is None:
             raise UsageError(f"the grid of '{name}' needs start:stop:n (the lever has no range)")
         spec = f"{lever.low:g}:{lever.high:g}:5"
-    if ":" in spec:
-        parts = spec.split(":")
-        if len(parts) != 3:
-            raise UsageError(f"the grid '{name}=start:stop:n' needs three parts (got {spec!r})")
-        try:
-            start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
-        except ValueError:
-            raise UsageError(f"the grid of '{name}': start and stop must be numbers and n a whole "
-                             f"number (got {spec!r})") from None
-        if not 2 <= count <= 50:
-            raise UsageError(f"the grid of '{name}': n must be between 2 and 50 (got {count})")
-        texts = [f"{v:.10g}" for v in np.linspace(start, stop, count)]
-    else:
-        texts = [t.strip() for t in spec.split(",") if t.strip()]
-    return Axis(name, tuple(parse_lever_value(model, name, t) for t in texts))
+    return Axis(name, tuple(parse_lever_value(model, name, t)
+                            for t in _grid_texts(name, spec)))
+
+
+def _grid_texts(name: str, spec: str) -> list[str]:
+    if ":" not in spec:
+        return [t.strip() for t in spec.split(",") if t.strip()]
+    parts = spec.split(":")
+    if len(parts) != 3:
+        raise UsageError(f"the grid '{name}=start:stop:n' needs three parts (got {spec!r})")
+    try:
+        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise UsageError(f"the grid of '{name}': start and stop must be numbers and n a whole "
+                         f"number (got {spec!r})") from None
+    if not 2 <= count <= 50:
+        raise UsageError(f"the grid of '{name}': n must be between 2 and 50 (got {count})")
+    return [f"{v:.10g}" for v in np.linspace(start, stop, count)]
 
 
 @dataclass(frozen=True)
@@ -263,7 +273,7 @@ def sweep(model: Model, axes: Sequence[Axis], metric: str, runs: int, seed: int,
     metric_of(model, metric)
     points = list(itertools.product(*[a.values for a in axes]))
     named = [(", ".join(f"{a.lever}={v}" for a, v in zip(axes, pt, strict=True)),
-              model.with_levers({a.lever: v for a, v in zip(axes, pt, strict=True)}))
+              model.with_values({a.lever: v for a, v in zip(axes, pt, strict=True)}))
              for pt in points]
     comp = run_models(named, runs, seed, workers, progress)
     shape = tuple(len(a.values) for a in axes)

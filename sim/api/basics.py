@@ -12,8 +12,9 @@ from typing import Any
 from ..results.summary import Summary, summarise
 from ..run import runner
 from ..run.record import Record
-from ..spec.loader import apply_settings, apply_variant, load
+from ..spec.loader import load
 from ..spec.model import Model
+from ..spec.settings import apply_settings, apply_variant
 
 RESULTS = Path("results")  # where results folders go unless an ``out`` is given
 Progress = runner.Progress  # progress(done, total), called as chunks finish

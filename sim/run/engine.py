@@ -33,6 +33,9 @@ from ..spec.model import DAY, PEAK, RUNG, Action, Choice, Model, Process, Rule, 
 from .record import Record, TraceEvent
 from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 
+# Branch key of the streams that overridden parameter distributions draw from.
+OVERRIDE_BRANCH = 0x9A7A
+
 INF = math.inf
 MAX_ACTIONS_AT_ONCE = 10_000
 # A replication of a sensible scenario has hundreds or thousands of events; a model that
@@ -134,6 +137,9 @@ class Plan:
                 action_outcomes[o.action].append(o.index)
         self.state_bounds = {s.id: (s.low, s.high) for s in model.state}
         self.lever_values = {lever.id: lever.value for lever in model.levers}
+        # Parameters a variant pinned or redistributed: (position, distribution).
+        self.overridden = tuple((k, p.override) for k, p in enumerate(model.parameters)
+                                if p.override is not None)
         self.parameter_ids = [param.id for param in model.parameters]
         # Everything _execute needs about an action, in one tuple (one lookup per action):
         # the action, its effects and their code, the rules it triggers with their random
@@ -199,6 +205,8 @@ class _Replication:
         if pinned is None:
             param_rng = self.streams[PARAMETERS]
             self.parameters = [param.dist.sample(param_rng) for param in model.parameters]
+            if plan.overridden:
+                self._override(seed, replication)
         else:
             if len(pinned) != len(model.parameters):
                 raise ValueError(f"{len(pinned)} pinned parameter values for "
@@ -235,6 +243,17 @@ class _Replication:
         self.instant_actions = 0
 
     # -- helpers ------------------------------------------------------------------------
+    def _override(self, seed: int, replication: int) -> None:
+        """Replace overridden parameters after the base draws were taken (so that every
+        other source keeps its numbers): a pin is its value, another distribution draws
+        from a stream of its own, derived from (seed, replication, parameter)."""
+        for k, dist in self.plan.overridden:
+            if dist.kind == "fixed":
+                self.parameters[k] = dist.arg("value")
+            else:
+                own = Streams(seed, replication, 1, (OVERRIDE_BRANCH, k))[0]
+                self.parameters[k] = dist.sample(own)
+
     def _clip(self, var: str, value: float) -> float:
         low, high = self.plan.state_bounds[var]
         if low is not None and value < low:

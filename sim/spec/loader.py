@@ -827,25 +827,3 @@ def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool:
     return value
 
 
-def apply_variant(model: Model, variant_id: str | None) -> Model:
-    """The model with a named variant's lever changes applied (None: the base)."""
-    if variant_id in (None, "", "base"):
-        return model
-    try:
-        variant = model.variant(str(variant_id))
-    except KeyError:
-        known = [v.id for v in model.variants]
-        raise UsageError(f"unknown variant '{variant_id}'{ex.suggest(str(variant_id), known)}; "
-                         f"variants: {', '.join(known) or 'none'}") from None
-    return model.with_levers(dict(variant.levers))
-
-
-def apply_settings(model: Model, settings: Iterable[str]) -> Model:
-    """Apply ``lever=value`` strings from the command line."""
-    changes: dict[str, float | bool] = {}
-    for setting in settings:
-        if "=" not in setting:
-            raise UsageError(f"--set needs lever=value (got {setting!r})")
-        name, _, text = setting.partition("=")
-        changes[name.strip()] = parse_lever_value(model, name.strip(), text)
-    return model.with_levers(changes) if changes else model

@@ -64,12 +64,22 @@ class Lever:
 
 @dataclass(frozen=True)
 class Parameter:
-    """An uncertain quantity, drawn once per replication (epistemic uncertainty)."""
+    """An uncertain quantity, drawn once per replication (epistemic uncertainty).
+
+    ``override`` is a distribution a variant, ``--set`` or a sweep put in its place (a
+    pinned value is a ``fixed`` one). The draw from ``dist`` is still taken, so every other
+    parameter and source keeps its random numbers (common random numbers)."""
 
     id: str
     dist: Distribution
     description: str = ""
     source: str = ""
+    override: Distribution | None = None
+
+    @property
+    def effective(self) -> Distribution:
+        """The distribution values come from in this model."""
+        return self.override or self.dist
 
 
 @dataclass(frozen=True)
@@ -200,11 +210,18 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Variant:
-    """Named lever changes to compare against the base scenario."""
+    """Named changes to compare against the base scenario: lever values, and parameters
+    pinned to a value or given another distribution."""
 
     id: str
-    levers: tuple[tuple[str, float | bool], ...]
+    levers: tuple[tuple[str, float | bool | str], ...]
     description: str = ""
+    parameters: tuple[tuple[str, Distribution], ...] = ()
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        """Everything the variant sets, for :meth:`Model.with_values`."""
+        return {**dict(self.levers), **dict(self.parameters)}
 
 
 @dataclass(frozen=True)
@@ -232,7 +249,7 @@ class Model:
     path: str = ""
     digest: str = ""
     seed: int = 1
-    applied: tuple[tuple[str, float | bool], ...] = field(default=())
+    applied: tuple[tuple[str, float | bool | str], ...] = field(default=())
     # What the scenario's numbers may know: sources dated after it are flagged by validate.
     information_cutoff: dt.date | None = None  # None only for models built by hand
     source_dates: tuple[tuple[str, dt.date], ...] = field(default=())
@@ -268,6 +285,29 @@ class Model:
     def date_of(self, day: float) -> dt.date:
         """Calendar date of a model day."""
         return self.start + dt.timedelta(days=int(day))
+
+    def with_values(self, changes: Mapping[str, Any]) -> Model:
+        """A copy with levers set and parameters replaced (values already checked): a lever
+        id takes a value, a parameter id a Distribution (a number pins it)."""
+        params = {p.id for p in self.parameters}
+        overrides = {k: v if isinstance(v, Distribution) else
+                     Distribution("fixed", (("value", float(v)),))
+                     for k, v in changes.items() if k in params}
+        model = self.with_levers({k: v for k, v in changes.items() if k not in params})
+        if not overrides:
+            return model
+        parameters = tuple(replace(p, override=overrides[p.id]) if p.id in overrides else p
+                           for p in model.parameters)
+        applied = dict(model.applied)
+        applied.update({k: d.describe() for k, d in overrides.items()})
+        return replace(model, parameters=parameters, applied=tuple(applied.items()))
+
+    def settable(self) -> str:
+        """The names a variant, --set or a sweep can change, for messages."""
+        levers = ", ".join(lv.id for lv in self.levers) or "none"
+        params = ", ".join(p.id for p in self.parameters) or "none"
+        return (f"levers: {levers}; parameters (pin with a number, or in a variant give a "
+                f"distribution): {params}")
 
     def with_levers(self, changes: dict[str, Any]) -> Model:
         """A copy with lever values replaced (values must already be checked)."""
