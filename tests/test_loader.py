@@ -610,3 +610,25 @@ def test_narrative_width_is_bounded():
     model, problems, _ = check_text(edit(("(strike {strikes})", "(strike {strikes:999999999})")))
     assert model is None
     assert len(problems) == 1
+
+
+def test_a_variant_pins_or_replaces_a_parameter(base):
+    """set: {red_resolve: 0.2} pins it; a distribution mapping replaces it; a state variable
+    cannot be set, and the message says what can."""
+    from sim.run.engine import Plan
+    text = BASE.rstrip() + (
+        "\n  pinned: {set: {red_resolve: 0.2}}"
+        "\n  wider: {set: {red_resolve: {dist: uniform, low: 0.4, high: 0.5}}}\n")
+    model = load_text(text, "v.yaml")
+    pinned, wider = apply_variant(model, "pinned"), apply_variant(model, "wider")
+    assert {Plan(pinned).run(1, i).parameters for i in range(10)} == {(0.2,)}
+    assert all(0.4 <= Plan(wider).run(1, i).parameters[0] <= 0.5 for i in range(10))
+    assert dict(wider.applied) == {"red_resolve": "uniform(low=0.4, high=0.5)"}
+    bad = BASE.rstrip() + "\n  nope: {set: {strikes: 2, red_resolv: 0.1, red_resolve: true}}\n"
+    _, problems, _ = check_text(bad)
+    messages = "\n".join(str(p) for p in problems)
+    assert "'variants.nope.set.strikes' 'strikes' is not a lever or parameter (it names the " \
+           "state variable strikes); a variant sets levers (strikes_authorised, aid_level) " \
+           "and parameters (red_resolve)" in messages
+    assert "unknown lever or parameter 'red_resolv' (did you mean 'red_resolve'?)" in messages
+    assert "'variants.nope.set.red_resolve' a parameter is pinned with a number" in messages

@@ -167,7 +167,7 @@ class Axis:
     """One swept lever and its values."""
 
     lever: str
-    values: tuple[float | bool, ...]
+    values: tuple[float | bool | str, ...]
 
 
 def parse_grid(model: Model, text: str) -> Axis:
@@ -185,6 +185,8 @@ def parse_grid(model: Model, text: str) -> Axis:
         lever = model.lever(name)
     except KeyError:
         raise unknown(model, name) from None
+    if lever.is_choice and not spec:
+        return Axis(name, lever.options)
     if lever.is_bool:
         if spec and spec.strip().lower() not in ("", "true,false", "false,true"):
             raise UsageError(f"'{name}' is on/off: give just '{name}' as its grid (sweeps "

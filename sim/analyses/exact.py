@@ -168,7 +168,7 @@ class _Chain:
     def __init__(self, model: Model, max_states: int) -> None:
         self.model = model
         self.max_states = max_states
-        base: dict[str, Any] = {lever.id: lever.value for lever in model.levers}
+        base: dict[str, Any] = {lever.id: lever.number for lever in model.levers}
         for param in model.parameters:
             base[param.id] = param.dist.arg("value")
         self.base = base

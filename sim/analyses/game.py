@@ -459,7 +459,7 @@ class CrisisGame:
             lines = board.narrative(k - 1, k, team)
         values = board.rep.values()
         fixed = start_only(model)
-        levers = tuple(LeverState(lv, values[lv.id], not (lv.id in fixed and k > 0),
+        levers = tuple(LeverState(lv, lv.shown(values[lv.id]), not (lv.id in fixed and k > 0),
                                   "only sets the starting state" if lv.id in fixed else "")
                        for lv in levers_of(model, team))
         missed = bool(self.turns) and dict(self.turns[-1].moves).get(team) is None

@@ -30,7 +30,7 @@ from ..spec import expr as ex
 from ..spec.loader import parse_lever_value
 from ..spec.model import Action, Lever, Model
 
-Value = float | bool
+Value = float | bool | str
 FACILITATOR = "facilitator"
 MAX_NOTE = 200
 

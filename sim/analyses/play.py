@@ -226,7 +226,7 @@ class Game:
         levers = []
         for lv in self.levers:
             fixed = lv.id in self.start_only and self.index > 0
-            levers.append(LeverState(lv, rep.values()[lv.id], not fixed,
+            levers.append(LeverState(lv, lv.shown(rep.values()[lv.id]), not fixed,
                                      "only sets the starting state" if lv.id in
                                      self.start_only else ""))
         return Situation(self.index, len(self.days), day, model.date_of(day),
@@ -544,6 +544,8 @@ def decide_text(game: Game, s: Situation) -> str:
 
 
 def _range_hint(lv: Lever) -> str:
+    if lv.is_choice:
+        return f" ({' / '.join(lv.options)})"
     if lv.is_bool:
         return " (on/off)"
     if lv.low is not None and lv.high is not None:
@@ -564,8 +566,9 @@ def levers_text(game: Game, s: Situation) -> str:
     out = [head + ":"]
     for ls in s.levers:
         lv = ls.lever
-        kind = "on/off" if lv.is_bool else (f"[{lv.low:g}, {lv.high:g}]" if lv.low is not None
-                                            and lv.high is not None else "number")
+        kind = "on/off" if lv.is_bool else "one of " + " / ".join(lv.options) \
+            if lv.is_choice else (f"[{lv.low:g}, {lv.high:g}]" if lv.low is not None
+                                  and lv.high is not None else "number")
         unit = f" {lv.unit}" if lv.unit and not lv.is_bool else ""
         fixed = "" if ls.settable else "  (fixed: it only sets the starting state)"
         desc = f"  {lv.description.strip()}" if lv.description else ""

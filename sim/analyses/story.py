@@ -206,7 +206,7 @@ def compile_where(model: Model, text: str) -> ex.Expr:
     names.update({RUNG: ex.NUM, PEAK: ex.NUM, DAY: ex.NUM})
     for outcome in model.outcomes:
         names.setdefault(outcome.id, ex.BOOL)
-    constants = {r.id: float(r.index) for r in model.rungs}
+    constants = model.constants()
     try:
         return ex.compile_expr(text, ex.BOOL, names, constants)
     except ex.ExprError as exc:
@@ -215,7 +215,7 @@ def compile_where(model: Model, text: str) -> ex.Expr:
 
 def final_values(model: Model, record: Record) -> dict[str, Any]:
     """The names a --where condition can read, at the end of a replication."""
-    values: dict[str, Any] = {lv.id: lv.value for lv in model.levers}
+    values: dict[str, Any] = {lv.id: lv.number for lv in model.levers}
     values.update({p.id: v for p, v in zip(model.parameters, record.parameters, strict=True)})
     values.update({s.id: v for s, v in zip(model.state, record.final_state, strict=True)})
     values.update({RUNG: float(record.final_rung), PEAK: float(record.peak),

@@ -842,7 +842,7 @@ def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) ->
     ax, dax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     _style(ax, grid_axis="y")
     _style(dax, grid_axis="y")
-    boolean = isinstance(axis.values[0], bool)
+    boolean = isinstance(axis.values[0], (bool, str))  # categories, not a number line
     x = np.arange(len(axis.values)) if boolean else np.array(axis.values, dtype=float)
     ax.fill_between(x, sw.low * 100, sw.high * 100, color=OKABE_ITO[0], alpha=0.2,
                     linewidth=0)
@@ -873,14 +873,16 @@ def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) ->
     dax.set_ylim(-top, top)
     dax.set_ylabel(_t(f"change vs first\npoint ({first}), pts"), fontsize=BODY_PT)
     if boolean:
-        dax.set_xticks(x, [str(v).lower() for v in axis.values])
+        dax.set_xticks(x, [_short(v) for v in axis.values])
     lever = model.lever(axis.lever)
     dax.set_xlabel(_t(f"{axis.lever}" + (f" ({lever.unit})" if lever.unit else "")),
                    fontsize=BODY_PT)
     return fig
 
 
-def _short(value: float | bool) -> str:
+def _short(value: float | bool | str) -> str:
+    if isinstance(value, str):
+        return value
     return str(value).lower() if isinstance(value, bool) else f"{value:g}"
 
 

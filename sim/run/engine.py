@@ -136,7 +136,7 @@ class Plan:
             if o.action is not None:
                 action_outcomes[o.action].append(o.index)
         self.state_bounds = {s.id: (s.low, s.high) for s in model.state}
-        self.lever_values = {lever.id: lever.value for lever in model.levers}
+        self.lever_values = {lever.id: lever.number for lever in model.levers}
         # Parameters a variant pinned or redistributed: (position, distribution).
         self.overridden = tuple((k, p.override) for k, p in enumerate(model.parameters)
                                 if p.override is not None)
@@ -580,7 +580,9 @@ class _Replication:
 
     def set_levers(self, changes: dict[str, Any]) -> None:
         """Change levers mid-run (interactive play); rates that read them are redrawn."""
-        self.ns.update(changes)
+        choices = {lv.id: lv for lv in self.model.levers if lv.is_choice}
+        self.ns.update({k: float(choices[k].options.index(v)) if k in choices else v
+                        for k, v in changes.items()})
         with self._located():
             for process in self.plan.rate_processes:
                 if _reads(process.rate, process.when) & changes.keys():

@@ -156,8 +156,8 @@ def name_ranges(model: Model) -> dict[str, Range]:
                              "peak": (0.0, len(model.rungs) - 1.0),
                              "day": (0.0, float(model.horizon))}
     for lever in model.levers:
-        if lever.is_bool:
-            out[lever.id] = (float(lever.value), float(lever.value))
+        if lever.is_bool or lever.is_choice:
+            out[lever.id] = (float(lever.number), float(lever.number))
         elif lever.low is not None and lever.high is not None:
             out[lever.id] = (lever.low, lever.high)
         else:

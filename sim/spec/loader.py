@@ -13,7 +13,7 @@ import keyword
 import math
 import re
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +243,15 @@ def _provenance(ck: _Checker, meta: dict[str, Any], start: dt.date
     return texts, dates, cutoff
 
 
-def _lever_value(ck: _Checker, value: Any, path: str, lever: Lever) -> float | bool | None:
+def _lever_value(ck: _Checker, value: Any, path: str, lever: Lever
+                 ) -> float | bool | str | None:
+    if lever.is_choice:
+        if value not in lever.options:
+            ck.err(path, f"lever '{lever.id}' is a choice: must be one of "
+                         f"{', '.join(lever.options)} (got {_given(value)})"
+                         f"{ex.suggest(str(value), lever.options)}")
+            return None
+        return str(value)
     if lever.is_bool:
         if not isinstance(value, bool):
             ck.err(path, f"lever '{lever.id}' is on/off: must be true or false "
@@ -352,13 +360,17 @@ def compile_source(  # noqa: C901
     levers: list[Lever] = []
     for key, raw in _items(ck, top.get("levers"), "levers"):
         path = join("levers", key)
-        item = ck.mapping(raw, path, ("value",), ("unit", "range", "actor", "description",
-                                                  "source"))
+        item = ck.mapping(raw, path, ("value",), ("unit", "range", "options", "actor",
+                                                  "description", "source"))
         if not ck.ident(key, path, taken, f"lever {key}") or item is None or "value" not in item:
             continue
         value = item["value"]
         low = high = None
-        if isinstance(value, bool):
+        options: tuple[str, ...] = ()
+        if "options" in item or isinstance(value, str):
+            options = _options(ck, item, path, key, taken, constants)
+            names[key] = ex.NUM
+        elif isinstance(value, bool):
             if "range" in item:
                 ck.err(f"{path}.range", "an on/off lever has no range")
             names[key] = ex.BOOL
@@ -386,7 +398,7 @@ def compile_source(  # noqa: C901
             ck.ref(owner, f"{path}.actor", actor_ids, "actor")
         levers.append(Lever(key, value, ck.text(item.get("unit"), f"{path}.unit"), low, high,
                             ck.text(item.get("description"), f"{path}.description"), source,
-                            owner if isinstance(owner, str) else ""))
+                            owner if isinstance(owner, str) else "", options))
 
     # -- parameters ---------------------------------------------------------------------
     parameters: list[Parameter] = []
@@ -659,6 +671,7 @@ def compile_source(  # noqa: C901
 
     # -- variants -----------------------------------------------------------------------
     lever_map = {lv.id: lv for lv in levers}
+    param_map = {p.id: p for p in parameters}
     variants: list[Variant] = []
     for key, raw in _items(ck, top.get("variants"), "variants"):
         path = join("variants", key)
@@ -668,17 +681,24 @@ def compile_source(  # noqa: C901
             continue
         if not ck.ident(key, path) or item is None:
             continue
-        changes: list[tuple[str, float | bool]] = []
-        for lever_id, value in _items(ck, item.get("set"), f"{path}.set"):
-            lpath = join(f"{path}.set", lever_id)
-            if lever_id not in lever_map:
-                ck.err(lpath, f"unknown lever '{lever_id}'{ex.suggest(lever_id, lever_map)}")
+        changes: list[tuple[str, float | bool | str]] = []
+        pinned: list[tuple[str, Distribution]] = []
+        for name, value in _items(ck, item.get("set"), f"{path}.set"):
+            lpath = join(f"{path}.set", name)
+            if name in param_map:
+                dist = _variant_parameter(ck, value, lpath)
+                if dist is not None:
+                    pinned.append((name, dist))
                 continue
-            checked = _lever_value(ck, value, lpath, lever_map[lever_id])
+            if name not in lever_map:
+                ck.err(lpath, _not_settable(name, lever_map, param_map, taken))
+                continue
+            checked = _lever_value(ck, value, lpath, lever_map[name])
             if checked is not None:
-                changes.append((lever_id, checked))
+                changes.append((name, checked))
         variants.append(Variant(key, tuple(changes),
-                                ck.text(item.get("description"), f"{path}.description")))
+                                ck.text(item.get("description"), f"{path}.description"),
+                                tuple(pinned)))
 
     cells = (len(rungs) + len(outcomes)) * (int(horizon) + 1 if horizon_ok else 1)
     if cells > MAX_GRID_CELLS:
@@ -802,7 +822,54 @@ def _seen_by(ck: _Checker, item: dict[str, Any], path: str, actor_ids: dict[str,
     return tuple(dict.fromkeys(out))
 
 
-def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool:
+def _options(ck: _Checker, item: dict[str, Any], path: str, key: str, taken: dict[str, str],
+             constants: dict[str, float]) -> tuple[str, ...]:
+    """A choice lever's options: distinct names, the value one of them. Each option is a
+    constant (its position) that expressions compare the lever with."""
+    raw = item.get("options")
+    if not isinstance(raw, list) or len(raw) < 2:
+        ck.err(f"{path}.options", f"a choice lever lists at least two named options, e.g. "
+                                  f"options: [engage, hedge, withdraw] (got {_given(raw)})")
+        return ()
+    if "range" in item:
+        ck.err(f"{path}.range", "a choice lever has options, not a range")
+    options: list[str] = []
+    for k, option in enumerate(raw):
+        opath = f"{path}.options[{k}]"
+        if ck.ident(option, opath, taken, f"option {option} of lever {key}"):
+            options.append(option)
+            constants[option] = float(k)
+    value = item["value"]
+    if value not in options:
+        ck.err(f"{path}.value", f"must be one of the options {', '.join(options)} (got "
+                                f"{_given(value)}){ex.suggest(str(value), options)}")
+        return ()
+    return tuple(options)
+
+
+def _variant_parameter(ck: _Checker, value: Any, path: str) -> Distribution | None:
+    """A variant's parameter: a number pins it, a mapping is another distribution."""
+    if isinstance(value, dict):
+        return _distribution(ck, value, path, extra=("description", "source"))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        ck.err(path, f"a parameter is pinned with a number or given a distribution such as "
+                     f"{{dist: uniform, low: 0.1, high: 0.3}} (got {_given(value)})")
+        return None
+    number = ck.number(value, path)
+    return Distribution("fixed", (("value", number),))
+
+
+def _not_settable(name: str, levers: Mapping[str, Any], params: Mapping[str, Any],
+                  taken: Mapping[str, str]) -> str:
+    """Why a variant cannot set ``name``, and which names it can."""
+    can = (f"a variant sets levers ({', '.join(levers) or 'none'}) and parameters "
+           f"({', '.join(params) or 'none'})")
+    if name in taken:
+        return f"'{name}' is not a lever or parameter (it names the {taken[name]}); {can}"
+    return f"unknown lever or parameter '{name}'{ex.suggest(name, [*levers, *params])}; {can}"
+
+
+def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool | str:
     """Parse a command-line lever value ('true', '0.5') and check it against the lever."""
     try:
         lever = model.lever(lever_id)
@@ -810,6 +877,12 @@ def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool:
         known = [lv.id for lv in model.levers]
         raise UsageError(f"unknown lever '{lever_id}'{ex.suggest(lever_id, known)}; "
                          f"levers: {', '.join(lv.id for lv in model.levers) or 'none'}") from None
+    if lever.is_choice:
+        if text.strip() not in lever.options:
+            raise UsageError(f"lever '{lever_id}' is a choice: give one of "
+                             f"{', '.join(lever.options)} (got {text!r})"
+                             f"{ex.suggest(text.strip(), lever.options)}")
+        return text.strip()
     if lever.is_bool:
         words = {"true": True, "yes": True, "on": True, "1": True,
                  "false": False, "no": False, "off": False, "0": False}

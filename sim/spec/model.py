@@ -48,18 +48,36 @@ class Lever:
     ``actor`` names who controls it (used by the interactive play mode)."""
 
     id: str
-    value: float | bool
+    value: float | bool | str
     unit: str = ""
     low: float | None = None
     high: float | None = None
     description: str = ""
     source: str = ""
     actor: str = ""
+    options: tuple[str, ...] = ()  # a choice among named options (value is one of them)
 
     @property
     def is_bool(self) -> bool:
         """True for an on/off lever."""
         return isinstance(self.value, bool)
+
+    @property
+    def is_choice(self) -> bool:
+        """True for a lever that chooses among named options."""
+        return bool(self.options)
+
+    def shown(self, number: Any) -> float | bool | str:
+        """A value read from a run (a choice's position) as the user writes it."""
+        return self.options[int(number)] if self.options else number
+
+    @property
+    def number(self) -> float | bool:
+        """The value as expressions read it: a choice is its option's position, and the
+        option names are constants with those positions (``us_course == withdraw``)."""
+        if isinstance(self.value, str):
+            return float(self.options.index(self.value))
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -301,6 +319,14 @@ class Model:
         applied = dict(model.applied)
         applied.update({k: d.describe() for k, d in overrides.items()})
         return replace(model, parameters=parameters, applied=tuple(applied.items()))
+
+    def constants(self) -> dict[str, float]:
+        """Names expressions read as fixed numbers: rung ids (their index) and the options
+        of choice levers (their position)."""
+        out = {r.id: float(r.index) for r in self.rungs}
+        for lever in self.levers:
+            out.update({o: float(k) for k, o in enumerate(lever.options)})
+        return out
 
     def settable(self) -> str:
         """The names a variant, --set or a sweep can change, for messages."""

@@ -73,12 +73,16 @@ def _sources() -> dict[str, Any]:
 def _sections() -> dict[str, Any]:
     rung = _obj({"id": IDENT, "name": TEXT, "description": TEXT, "framework": TEXT},
                 ("id", "name"), "A rung of the escalation ladder (lowest first).")
-    lever_value = {"anyOf": [{"type": "number"}, {"type": "boolean"}]}
+    lever_value = {"anyOf": [{"type": "number"}, {"type": "boolean"}, IDENT]}
     lever = _obj({"value": lever_value,
                   "range": {"type": "array", "items": {"type": "number"}, "minItems": 2,
                             "maxItems": 2},
+                  "options": {"type": "array", "items": IDENT, "minItems": 2,
+                              "description": "A choice lever's named options; `value` is "
+                                             "one of them."},
                   "unit": TEXT, "actor": IDENT, "description": TEXT, "source": SOURCE},
-                 ("value",), "A decision the user can change: on/off or a number.")
+                 ("value",), "A decision the user can change: on/off, a number, or one "
+                             "of named options.")
     state = _obj({"initial": NUMBER_EXPR, "min": {"type": "number"},
                   "max": {"type": "number"}, "description": TEXT, "source": SOURCE})
     action = _obj({"actor": IDENT, "name": TEXT, "description": TEXT, "rung": IDENT,
@@ -101,7 +105,9 @@ def _sections() -> dict[str, Any]:
                  "source": SOURCE}, ("on",))
     outcome = _obj({"name": TEXT, "when": CONDITION, "action": IDENT, "description": TEXT})
     variant = _obj({"set": {"type": "object", "propertyNames": IDENT,
-                            "additionalProperties": lever_value},
+                            "additionalProperties": {"anyOf": [lever_value, distribution()]},
+                            "description": "Lever -> value; parameter -> a number (pins it) "
+                                           "or a distribution (replaces it)."},
                     "description": TEXT}, ("set",))
     return {
         "scenario": _obj({"id": IDENT, "title": TEXT, "start": DATE,

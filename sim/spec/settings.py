@@ -21,7 +21,7 @@ from .distributions import Distribution
 from .loader import parse_lever_value
 from .model import Model
 
-Value = float | bool | Distribution
+Value = float | bool | str | Distribution
 
 
 def what_is(model: Model, name: str) -> str | None:
