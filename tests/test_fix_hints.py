@@ -96,3 +96,20 @@ def test_shipped_scenarios_have_no_out_of_range_expression():
 def test_expr_errors_remain_expr_errors():
     with pytest.raises(ExprError, match="instead of '&&'"):
         compile_expr("a && b", BOOL, {"a": BOOL, "b": BOOL})
+
+
+@pytest.mark.parametrize("old,new,path", [
+    ("start: 2025-01-01", 'start: "2025-01-01"', "scenario.start"),
+    ("\nprocesses:", '\nschedule:\n  - {id: x, at: "2025-02-01", action: talks_succeed}\n'
+                     "\nprocesses:", "schedule[0].at"),
+])
+def test_a_quoted_date_says_remove_the_quotes(old, new, path):
+    text = problems(TEACHING.replace(old, new, 1))
+    assert f"'{path}' must be a date written YYYY-MM-DD" in text
+    assert "remove the quotes, write 2025-0" in text
+
+
+def test_a_date_that_is_not_one_does_not_mention_quotes():
+    text = problems(TEACHING.replace("start: 2025-01-01", "start: next tuesday"))
+    assert "must be a date written YYYY-MM-DD (got 'next tuesday')" in text
+    assert "quotes" not in text

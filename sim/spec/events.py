@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from ..errors import Problem, ScenarioError
 from .expr import suggest
-from .yamlsrc import Source, given, is_date, join, parse_text, read_file
+from .yamlsrc import Source, given, is_date, join, not_a_date, parse_text, read_file
 
 TOP_KEYS = ("scenario", "sources", "outcomes", "rungs", "path", "description")
 ITEM_KEYS = ("happened", "date", "day", "source", "note")
@@ -126,8 +126,7 @@ class _Reader:
         if "date" in item:
             value = item["date"]
             if not is_date(value):
-                self.err(join(path, "date"), f"must be a date written YYYY-MM-DD "
-                                             f"(got {given(value)})")
+                self.err(join(path, "date"), not_a_date(value))
                 return None
             day, where = (value - self.target.start).days, join(path, "date")
         elif "day" in item:

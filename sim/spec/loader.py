@@ -39,7 +39,7 @@ from .model import (
     StateVar,
     Variant,
 )
-from .yamlsrc import Source, is_date, join, parse_text, read_file
+from .yamlsrc import Source, is_date, join, not_a_date, parse_text, read_file
 from .yamlsrc import given as _given
 
 SECTIONS = ("scenario", "ladder", "actors", "levers", "parameters", "state", "actions",
@@ -217,8 +217,7 @@ def _provenance(ck: _Checker, meta: dict[str, Any], start: dt.date
     comments as an out-of-sample check, never in a number."""
     cutoff = meta.get("information_cutoff", start)
     if not is_date(cutoff):
-        ck.err("scenario.information_cutoff", f"must be a date written YYYY-MM-DD "
-                                              f"(got {_given(cutoff)})")
+        ck.err("scenario.information_cutoff", not_a_date(cutoff))
         cutoff = start
     texts: dict[str, str] = {}
     dates: dict[str, dt.date] = {}
@@ -231,8 +230,7 @@ def _provenance(ck: _Checker, meta: dict[str, Any], start: dt.date
         texts[key] = ck.text(item.get("text"), join(path, "text"))
         when = item.get("date")
         if "date" in item and not is_date(when):
-            ck.err(join(path, "date"), f"must be a date written YYYY-MM-DD (the day it was "
-                                       f"published; got {_given(when)})")
+            ck.err(join(path, "date"), not_a_date(when, " (the day it was published)"))
         elif isinstance(when, dt.date):
             dates[key] = when
             if when > cutoff:
@@ -292,7 +290,7 @@ def compile_source(  # noqa: C901
         ck.ident(sid, "scenario.id")
     start = meta.get("start")
     if "start" in meta and not is_date(start):
-        ck.err("scenario.start", f"must be a date written YYYY-MM-DD (got {_given(start)})")
+        ck.err("scenario.start", not_a_date(start))
     start_date: dt.date = start if isinstance(start, dt.date) else dt.date(2000, 1, 1)
     before = len(ck.problems)
     horizon = ck.number(meta.get("horizon_days", 1), "scenario.horizon_days", 0,
@@ -367,9 +365,15 @@ def compile_source(  # noqa: C901
         value = item["value"]
         low = high = None
         options: tuple[str, ...] = ()
-        if "options" in item or isinstance(value, str):
+        if "options" in item:
             options = _options(ck, item, path, key, taken, constants)
             names[key] = ex.NUM
+        elif isinstance(value, str) and _is_name(value):
+            ck.err(f"{path}.value", f"must be a number or true/false (got {_given(value)}); "
+                                    "for a choice among named options, list them: "
+                                    f"options: [{value}, ...]")
+            names[key] = ex.NUM  # still a name, so expressions reading it say nothing more
+            continue
         elif isinstance(value, bool):
             if "range" in item:
                 ck.err(f"{path}.range", "an on/off lever has no range")
@@ -540,7 +544,7 @@ def compile_source(  # noqa: C901
             return ck.number(item["day"], f"{path}.day", 0)
         at = item["at"]
         if not is_date(at):
-            ck.err(f"{path}.at", f"must be a date written YYYY-MM-DD (got {_given(at)})")
+            ck.err(f"{path}.at", not_a_date(at))
             return None
         day = (at - start_date).days
         if day < 0:
@@ -820,6 +824,10 @@ def _seen_by(ck: _Checker, item: dict[str, Any], path: str, actor_ids: dict[str,
     out = [a for i, a in enumerate(ids)
            if ck.ref(a, f"{path}.seen_by[{i}]", actor_ids, "actor") is not None]
     return tuple(dict.fromkeys(out))
+
+
+def _is_name(text: str) -> bool:
+    return text.isidentifier() and not keyword.iskeyword(text)
 
 
 def _options(ck: _Checker, item: dict[str, Any], path: str, key: str, taken: dict[str, str],
