@@ -98,6 +98,20 @@ def test_story_html_is_escaped_and_readable_on_a_phone(nuclear_story):
     assert "not a forecast" in page
 
 
+def test_after_nuclear_use_the_flagship_stops_its_routine(nuclear_story):
+    """No aid tranche, offensive, salvo or talks after the detonation: the scenario says the
+    break happened instead of narrating business as usual."""
+    model, record = nuclear_story
+    use = next(e.day for e in record.events
+               if model.actions[e.action].id == "tactical_nuclear_strike")
+    after = {model.actions[e.action].id for e in record.events if e.day > use}
+    routine = {"aid_tranche", "weariness_grows", "russian_offensive_push", "atacms_salvo",
+               "russian_strike_wave", "talks_open_up", "ceasefire_agreed", "aid_paused"}
+    assert not after & routine, after & routine
+    text = "\n".join(timeline(model, record))
+    assert "stops modelling the war's routine" in text
+
+
 def test_paths_say_how_many_stood_on_each_rung_before(model):
     from sim.analyses.story import stood_on_before
     plan = Plan(model)
