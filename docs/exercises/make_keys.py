@@ -1,47 +1,49 @@
-"""Write docs/exercises/keys.md: the instructor's keys, every number produced by the tool.
+"""Write docs/exercises/keys.md: the instructor's keys, made from what the students see.
 
 Run from anywhere (no installation needed):
 
-    python docs/exercises/make_keys.py            # about two minutes on 2 cores
+    python docs/exercises/make_keys.py            # a few minutes on 2 cores
 
-It runs each exercise's commands through the Python API (``sim.analyses.compare``,
-``sim.analyses.story``, ``sim.analyses.play``) with the same seeds and run counts the
-exercises print, so a student who types a command sees exactly the numbers of the key
-(results do not depend on the number of worker processes). Rerun it whenever
-scenarios/atacms.yaml changes and commit the new keys.md; the header records the
-scenario's hash so a stale key is easy to spot.
+Every command of the exercises is run through the command line itself (``sim.cli.main``,
+with the same seeds and run counts the exercises print; ``--out``, ``--quiet`` and
+``--no-plots`` change no number), its terminal output is copied into the key verbatim, and
+every statement of the key is read off that output. Each statement is followed by a hidden
+``<!-- claim: {...} -->`` saying what it asserts; ``tests/test_keys.py`` checks every claim
+against the output block above it, so a key cannot contradict the terminal. Rerun this
+script whenever scenarios/atacms.yaml or the output changes and commit the new keys.md; the
+header records the scenario's hash so a stale key is easy to spot.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from sim import __version__  # noqa: E402
-from sim.analyses import play  # noqa: E402
-from sim.analyses.compare import Comparison, compare_variants, parse_grid, sweep  # noqa: E402
-from sim.analyses.story import common_paths, find, render  # noqa: E402
-from sim.present.tables import pct  # noqa: E402
-from sim.results.stats import Difference, Estimate  # noqa: E402
-from sim.run.engine import Plan  # noqa: E402
-from sim.run.record import Record  # noqa: E402
+from sim.cli.commands import main  # noqa: E402
 from sim.spec.loader import load  # noqa: E402
 from sim.spec.model import Model  # noqa: E402
 
 SCENARIO = "scenarios/atacms.yaml"
 SEED = 1
-COMPARE_RUNS = 4000
-SWEEP_RUNS = 2000
-PATH_RUNS = 2000
-PLAY_RUNS = 2000
-STORIES = 3
 MOVES = "docs/exercises/moves/us_revokes_after_a_month.yaml"
 OUT = Path(__file__).resolve().parent / "keys.md"
+# While editing this script: MAKE_KEYS_CACHE=/some/folder reuses outputs already computed
+# for the same command (never for the committed keys: the scenario may have changed).
+CACHE = Path(os.environ["MAKE_KEYS_CACHE"]) if os.environ.get("MAKE_KEYS_CACHE") else None
 
 # Everything the exercises name; checked first, so a renamed id fails loudly here.
 NEEDED = {
@@ -49,92 +51,190 @@ NEEDED = {
                  "aid_withdrawn_after_inauguration", "aid_kept_after_inauguration"],
     "levers": ["atacms_authorised", "atacms_stock", "nk_troops", "us_aid_bn_per_year",
                "new_admin_stance"],
-    "outcomes": ["deep_strike", "red_line_response", "nuclear_signalling", "nato_russia_clash",
-                 "nuclear_use", "nk_combat", "talks_started", "ceasefire", "ceasefire_collapse",
-                 "aid_cut", "atacms_exhausted"],
-    "rungs": ["deep_strikes", "foreign_troops_combat", "nuclear_signalling",
-              "tactical_nuclear_use"],
-    "parameters": ["red_line", "p_major_response", "nk_boost", "aid_leverage"],
+    "parameters": ["red_line", "p_major_response", "nk_boost", "aid_leverage",
+                   "ceasefire_fragility"],
 }
 
 
-# -- formatting ---------------------------------------------------------------------------
-def p_(e: Estimate) -> str:
-    """A probability with as many decimals as its interval supports."""
-    return pct(e.p, e.half_width)
+# -- running the CLI ----------------------------------------------------------------------------
+def cli(command: str, workdir: Path) -> str:
+    """Run an exercise's command line as the student types it; return what it prints."""
+    words = command.split()
+    assert words[:3] == ["python", "-m", "sim"], command
+    argv = [w.strip('"') for w in re.findall(r'"[^"]*"|\S+', command)][3:]
+    extra: list[str] = []
+    if argv[0] in ("compare", "sweep"):
+        extra = ["--out", str(workdir / f"out{len(list(workdir.iterdir()))}"), "--quiet",
+                 "--no-plots"]
+    elif argv[0] == "play":
+        extra = ["--transcript", str(workdir / f"play{len(list(workdir.iterdir()))}.md"),
+                 "--quiet"]
+    cache = CACHE / (hashlib.sha256(command.encode()).hexdigest()[:16] + ".txt") \
+        if CACHE else None
+    if cache is not None and cache.exists():
+        text = cache.read_text(encoding="utf-8")
+    else:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            status = main([*argv, *extra])
+        if status != 0:
+            raise SystemExit(f"{command} exited with {status}")
+        text = buffer.getvalue()
+        if cache is not None:
+            cache.write_text(text, encoding="utf-8")
+    return "\n".join(line for line in text.splitlines()
+                     if not line.startswith(("Results: ", "Transcript for the debrief")))
 
 
-def ci(e: Estimate) -> str:
-    """Its 95% interval."""
-    return f"[{pct(e.low, e.half_width)}, {pct(e.high, e.half_width)}]"
+# -- reading the output ----------------------------------------------------------------------
+class Row(NamedTuple):
+    """One line of a comparison table as printed."""
+
+    name: str
+    base: str
+    other: str
+    diff: str
+    low: str
+    high: str
+    clear: bool
 
 
-def pts(x: float) -> str:
-    """Percentage points with a sign."""
-    return f"{x * 100:+.1f}"
+ROW = re.compile(r"^(?P<name>.+?)\s{2,}(?P<base>\S+%)\s+(?P<other>\S+%)\s+(?P<diff>\S+) pts\s+"
+                 r"\[(?P<low>\S+), (?P<high>\S+)\]\s+(?P<clear>yes|no)$")
 
 
-def clear(d: Difference) -> bool:
-    """The paired 95% interval excludes zero."""
-    return d.low > 0 or d.high < 0
+def comparison_rows(text: str) -> dict[str, list[Row]]:
+    """Variant -> its rows, from `sim compare` output."""
+    out: dict[str, list[Row]] = {}
+    current = ""
+    for line in text.splitlines():
+        head = re.match(r"^(\w+)  \(", line)
+        if head:
+            current = head.group(1)
+            out[current] = []
+        m = ROW.match(line)
+        if m and current:
+            out[current].append(Row(m["name"], m["base"], m["other"], m["diff"], m["low"],
+                                    m["high"], m["clear"] == "yes"))
+    return out
 
 
-def change(d: Difference) -> str:
-    """A difference in words, with its paired interval and whether it is clear."""
-    if not clear(d):
-        return (f"shows no clear change ({pts(d.diff)} points, paired 95% interval "
-                f"{pts(d.low)} to {pts(d.high)}, which includes zero)")
-    word = "rises" if d.diff > 0 else "falls"
-    return (f"{word} by {abs(d.diff) * 100:.1f} points (paired 95% interval {pts(d.low)} to "
-            f"{pts(d.high)}: a clear change)")
+def row(rows: dict[str, list[Row]], variant: str, name: str) -> Row:
+    return next(r for r in rows[variant] if r.name == name)
 
 
-def md_table(header: Sequence[str], rows: Sequence[Sequence[str]], right_from: int = 1,
-             right_to: int = 99) -> str:
-    """A Markdown table; columns right_from..right_to-1 are right-aligned."""
-    align = ["---:" if right_from <= i < right_to else "---" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+class Point(NamedTuple):
+    """One line of a one-lever sweep table as printed."""
+
+    value: str
+    p: str
+    diff: str
+    low: str
+    high: str
+    clear: bool | None  # None at the first point
 
 
-# -- what the tool computes -------------------------------------------------------------------
-def metric_index(comp: Comparison, kind: str, mid: str) -> int:
-    """Index of ('rung' | 'outcome', id) among a comparison's metrics."""
-    return comp.metrics.index((kind, mid))
+def sweep_points(text: str) -> list[Point]:
+    points = []
+    for line in text.splitlines():
+        m = re.match(r"^(\S+)\s+(\S+%)\s+\[\S+, \S+\]\s+(?:-\s+-|(\S+)\s+\[(\S+), (\S+)\]\s+"
+                     r"(yes|no))$", line)
+        if m:
+            clear = None if m[3] is None else m[6] == "yes"
+            points.append(Point(m[1], m[2], m[3] or "", m[4] or "", m[5] or "", clear))
+    return points
 
 
-def estimate(comp: Comparison, name: str, kind: str, mid: str) -> Estimate:
-    """P(metric) for one model of a comparison."""
-    s = comp.summaries[comp.names.index(name)]
-    return s.rung(mid) if kind == "rung" else s.outcome(mid)
+# -- writing statements with their claims ----------------------------------------------------
+def claim(sentence: str, **what: Any) -> str:
+    """A sentence followed by the claim it makes, for tests/test_keys.py."""
+    return f"{sentence}\n<!-- claim: {json.dumps(what, ensure_ascii=False)} -->"
 
 
-def diff(comp: Comparison, name: str, kind: str, mid: str) -> Difference:
-    """Paired difference name minus base."""
-    return comp.differences[comp.names.index(name)][metric_index(comp, kind, mid)]
+def change(r: Row) -> str:
+    """A printed row in words, with its paired interval and whether it is clear."""
+    if not r.clear:
+        return (f"shows no clear change ({r.diff} points, paired 95% interval {r.low} to "
+                f"{r.high})")
+    word = "rises" if r.diff.startswith("+") else "falls"
+    return (f"{word} by {r.diff.lstrip('+-')} points (paired 95% interval {r.low} to "
+            f"{r.high}: a clear change)")
 
 
-def label(model: Model, kind: str, mid: str) -> str:
-    """A metric's name with its kind."""
-    if kind == "rung":
-        return f"Reach rung: {model.rungs[model.rung_index(mid)].name}"
-    return next(o.name for o in model.outcomes if o.id == mid)
+def row_claim(rows: dict[str, list[Row]], variant: str, name: str, lead: str) -> str:
+    r = row(rows, variant, name)
+    return claim(f"{lead} {change(r)}.", kind="row", variant=variant, name=name, diff=r.diff,
+                 low=r.low, high=r.high, clear=r.clear)
 
 
-def comparison_table(model: Model, comp: Comparison, variant: str,
-                     rows: Sequence[tuple[str, str]]) -> str:
-    """Base, variant, paired difference for the chosen metrics."""
-    out = []
-    for kind, mid in rows:
-        b, v = estimate(comp, "base", kind, mid), estimate(comp, variant, kind, mid)
-        d = diff(comp, variant, kind, mid)
-        out.append([f"{label(model, kind, mid)} (`{mid}`)", p_(b), p_(v), pts(d.diff),
-                    f"[{pts(d.low)}, {pts(d.high)}]", "yes" if clear(d) else "no"])
-    return md_table(["", "base", variant, "change (points)", "paired 95% interval", "clear?"],
-                    out, 1, 4)
+def clear_claim(rows: dict[str, list[Row]], variant: str, lead: str) -> str:
+    names = [r.name for r in rows[variant] if r.clear]
+    listed = "; ".join(names) if names else "nothing"
+    return claim(f"{lead} (`{variant}`), the table marks these changes clear: {listed}.",
+                 kind="clear_set", variant=variant, names=names)
 
 
+def word_claim(rows: dict[str, list[Row]], variant: str, word: str, lead: str) -> str:
+    """Which of a variant's clear changes mention ``word`` (e.g. nuclear), as a claim."""
+    names = [r.name for r in rows[variant] if r.clear and word in r.name.lower()]
+    text = (f"{lead}: none of the clear changes is about {word} risk." if not names else
+            f"{lead}: the clear changes about {word} risk are: {'; '.join(names)}.")
+    return claim(text, kind="word", variant=variant, word=word, names=names)
+
+
+def output_block(command: str, text: str, folded: bool = False) -> list[str]:
+    block = ["```text", f"$ {command}", text.rstrip(), "```"]
+    if folded:
+        return ["<details><summary>Full output</summary>", "", *block, "", "</details>", ""]
+    return [*block, ""]
+
+
+def sweep_statement(points: Sequence[Point], lever: str, metric: str) -> str:
+    """What the printed paired column says about the shape, in words, with its claim."""
+    clear = [p.value for p in points[1:] if p.clear]
+    unclear = [p.value for p in points[1:] if not p.clear]
+    first = points[0]
+    signs = sorted({"up" if p.diff.startswith("+") else "down" for p in points[1:] if p.clear})
+    jump = None
+    if not clear:
+        text = (f"P({metric}) is {first.p} at {lever}={first.value}, and no other point "
+                "differs clearly from it (every paired interval includes zero).")
+    else:
+        last = points[-1]
+        direction = {"up": "higher", "down": "lower"}.get(signs[0], "") if len(signs) == 1 \
+            else "higher at some points and lower at others"
+        text = (f"P({metric}) is {first.p} at {lever}={first.value}. "
+                + (f"No clear change at {', '.join(unclear)}; " if unclear else "")
+                + f"clearly {direction} than the first point at {', '.join(clear)} "
+                f"(at {last.value}: {last.diff} points, paired 95% interval {last.low} to "
+                f"{last.high}).")
+        jump = one_big_step(points)
+        if jump is not None:
+            a, b, size = jump
+            text += (f" Most of the change comes in one step, from {a} to {b} ({size:+.1f} of "
+                     f"{last.diff} points): not a straight line.")
+        else:
+            text += (" The change builds up in steps of similar size (read off the printed "
+                     "changes): close to a straight line over this grid.")
+    return claim(text, kind="sweep", lever=lever, clear=clear, signs=signs, first=first.p,
+                 jump=None if jump is None else [jump[0], jump[1]])
+
+
+def one_big_step(points: Sequence[Point]) -> tuple[str, str, float] | None:
+    """(from, to, size) when one step between neighbouring printed changes is larger than
+    all the other steps together, else None."""
+    changes = [0.0] + [float(p.diff) for p in points[1:]]
+    steps = [b - a for a, b in zip(changes, changes[1:], strict=False)]
+    if len(steps) < 2:
+        return None
+    k = max(range(len(steps)), key=lambda i: abs(steps[i]))
+    rest = sum(abs(s) for i, s in enumerate(steps) if i != k)
+    if abs(steps[k]) <= rest:
+        return None
+    return points[k].value, points[k + 1].value, steps[k]
+
+
+# -- model facts quoted from the YAML ----------------------------------------------------------
 def readers(model: Model, name: str) -> list[str]:
     """Every place in the model whose expression reads ``name``, with the expression."""
     found: list[str] = []
@@ -172,212 +272,181 @@ def parameter(model: Model, pid: str) -> str:
             f"{p.source.rstrip('. ')}")
 
 
-def sweep_section(model: Model, grid: str, metric: str
-                  ) -> tuple[str, list[float], Difference]:
-    """A sweep as a Markdown table with paired changes against the first grid point."""
-    sw = sweep(model, [parse_grid(model, grid)], metric, SWEEP_RUNS, SEED)
-    comp = sw.comparison
-    kind = "outcome" if ("outcome", metric) in comp.metrics else "rung"
-    m = metric_index(comp, kind, metric)
-    axis = sw.axes[0]
-    rows, ps = [], []
-    for i, value in enumerate(axis.values):
-        e = estimate(comp, comp.names[i], kind, metric)
-        ps.append(e.p)
-        d = comp.differences[i][m]
-        rows.append([f"{value:g}", p_(e), ci(e),
-                     "-" if i == 0 else f"{pts(d.diff)} [{pts(d.low)}, {pts(d.high)}]"])
-    table = md_table([axis.lever, f"P({metric})", "95% interval",
-                      f"change vs {axis.lever}={axis.values[0]:g} (points, paired)"], rows)
-    return table, ps, comp.differences[-1][m]
+# -- stories -------------------------------------------------------------------------------
+LINE = re.compile(r"^(\d{4}-\d\d-\d\d)  \(day\s+[\d.]+\)  (.*)$")
 
 
-def shape(ps: Sequence[float], end: Difference) -> str:
-    """How a swept probability moves across the grid, in words (half a point of slack)."""
-    if not clear(end):
-        return (f"does not change clearly across the grid ({ps[0]:.1%} at the first point, "
-                f"{ps[-1]:.1%} at the last; paired change {pts(end.low)} to {pts(end.high)} "
-                "points)")
-    steps = [b - a for a, b in zip(ps, ps[1:], strict=False)]
-    up = end.diff > 0
-    steady = all((s >= -0.005) if up else (s <= 0.005) for s in steps)
-    return (f"{'rises' if up else 'falls'} {'steadily' if steady else 'overall, not at every step'}"
-            f" from {ps[0]:.1%} to {ps[-1]:.1%} (paired change at the last point "
-            f"{pts(end.diff)} points, 95% interval {pts(end.low)} to {pts(end.high)})")
+def story_lines(text: str) -> list[list[tuple[str, str]]]:
+    """Each story of `sim story` output as (date, text) lines; rung changes are lines too."""
+    stories: list[list[tuple[str, str]]] = []
+    date = ""
+    for line in text.splitlines():
+        if line.startswith("== "):
+            stories.append([])
+        m = LINE.match(line)
+        if m:
+            date = m[1]
+            stories[-1].append((m[1], m[2]))
+        elif "[UP]" in line or "[DOWN]" in line:
+            stories[-1].append((date, line.strip()))
+    return stories
 
 
-def fmt_day(model: Model, day: float) -> str:
-    """Date and day number."""
-    return f"{model.date_of(day).isoformat()} (day {int(day)})"
+def days_between(a: str, b: str) -> int:
+    return (dt.date.fromisoformat(b) - dt.date.fromisoformat(a)).days
 
 
-def first_event(model: Model, rec: Record, action_ids: Sequence[str]) -> float:
-    """Day of the first of these actions in a traced record (inf if none)."""
-    wanted = {model.action_index(a) for a in action_ids}
-    return next((e.day for e in rec.events if e.action in wanted), math.inf)
-
-
-# -- the exercises --------------------------------------------------------------------------
-def exercise_a(model: Model) -> list[str]:
+# -- the exercises -----------------------------------------------------------------------------
+def exercise_a(model: Model, work: Path) -> list[str]:
     out = ["## Exercise 1 - Red lines and ATACMS", ""]
-    cmd = (f"python -m sim compare {SCENARIO} --variants no_atacms,large_atacms_stock "
-           f"--runs {COMPARE_RUNS} --seed {SEED}")
-    comp = compare_variants(model, ["no_atacms", "large_atacms_stock"], COMPARE_RUNS, SEED)
-    out += [f"`{cmd}`", "",
-            comparison_table(model, comp, "no_atacms", [
-                ("outcome", "deep_strike"), ("outcome", "red_line_response"),
-                ("outcome", "nuclear_signalling"), ("outcome", "nato_russia_clash"),
-                ("outcome", "nuclear_use"), ("rung", "deep_strikes")]), "",
-            comparison_table(model, comp, "large_atacms_stock", [
-                ("outcome", "red_line_response"), ("outcome", "nuclear_signalling"),
-                ("outcome", "nato_russia_clash"), ("outcome", "nuclear_use"),
-                ("outcome", "atacms_exhausted")]), ""]
-    d = {m: diff(comp, "no_atacms", "outcome", m)
-         for m in ("nuclear_signalling", "nato_russia_clash", "nuclear_use")}
-    out += ["**Q1.** Withholding the authorisation (`no_atacms`): explicit nuclear signalling "
-            f"{change(d['nuclear_signalling'])}; a NATO-Russia clash "
-            f"{change(d['nato_russia_clash'])}; nuclear use {change(d['nuclear_use'])}. "
-            "Students should quote the paired interval, not the two separate intervals, and "
-            "notice that small absolute changes in rare outcomes can still be clear because "
-            "both arms faced the same dice.", ""]
-    rung_no = estimate(comp, "no_atacms", "rung", "deep_strikes")
-    out_no = estimate(comp, "no_atacms", "outcome", "deep_strike")
-    out += ["**Q2.** Under `no_atacms` the *rung* 'US-supplied missiles strike deep inside "
-            f"Russia' is still reached in {p_(rung_no)} of runs while the *outcome* 'ATACMS "
-            f"strike inside Russia' happens in {p_(out_no)}. A rung counts as reached when the "
-            "crisis stands at it or any higher rung, and the ladder puts 'foreign troops in "
-            "combat' and 'nuclear signalling' above it: passing a higher rung passes this "
-            "one. To ask 'did deep strikes happen?', read the outcome `deep_strike`. (A good "
-            "discussion: is this ladder order right? Are the rungs really ordered, or two "
-            "separate dimensions?)", ""]
-    big = diff(comp, "large_atacms_stock", "outcome", "red_line_response")
-    out += ["**Q3.** With 200 missiles instead of about 50, Russia's major response to deep "
-            f"strikes {change(big)}. The mechanism is the uncertain red line: "
-            f"{parameter(model, 'red_line')}; and {parameter(model, 'p_major_response')}. "
-            "More missiles mean more salvos, so the campaign more often passes a red line "
-            "that lies, in many replications, beyond what 50 missiles allow. Where the stock "
-            "enters the model:", ""]
+    cmd = ("python -m sim compare scenarios/atacms.yaml --variants no_atacms,large_atacms_stock "
+           "--runs 4000 --seed 1")
+    text = cli(cmd, work)
+    rows = comparison_rows(text)
+    out += output_block(cmd, text)
+    out += ["**Q1.** Withholding the authorisation (`no_atacms`): "
+            + " ".join([
+                row_claim(rows, "no_atacms", "Explicit nuclear signalling",
+                          "explicit nuclear signalling (the outcome)"),
+                row_claim(rows, "no_atacms", "NATO-Russia clash or strike on NATO territory",
+                          "A NATO-Russia clash"),
+                row_claim(rows, "no_atacms", "Nuclear use (tactical or strategic)",
+                          "Nuclear use")]),
+            "", clear_claim(rows, "no_atacms", "In all, under no authorisation"),
+            "", "Students should quote the paired interval, not the two separate intervals, "
+            "and notice that small absolute changes in rare outcomes can still be clear "
+            "because both arms faced the same dice.", ""]
+    rung = row(rows, "no_atacms", "US-supplied missiles strike deep inside Russia (rung)")
+    event = row(rows, "no_atacms", "ATACMS strike inside Russia")
+    out += [claim(f"**Q2.** Under `no_atacms` the *rung* 'US-supplied missiles strike deep "
+                  f"inside Russia' is still reached in {rung.other} of runs while the "
+                  f"*outcome* 'ATACMS strike inside Russia' happens in {event.other}.",
+                  kind="values", variant="no_atacms",
+                  values={rung.name: rung.other, event.name: event.other}),
+            "A rung counts as reached when the crisis stands at it or any higher rung, and "
+            "the ladder puts 'foreign troops in combat' and 'nuclear signalling' above it: "
+            "passing a higher rung passes this one. To ask 'did deep strikes happen?', read "
+            "the outcome. (A good discussion: is this ladder order right? Are the rungs "
+            "really ordered, or two separate dimensions?)", ""]
+    out += [row_claim(rows, "large_atacms_stock", "Russia's major response to deep strikes",
+                      "**Q3.** With 200 missiles instead of about 50, Russia's major response "
+                      "to deep strikes"),
+            "", f"The mechanism is the uncertain red line: {parameter(model, 'red_line')}; and "
+            f"{parameter(model, 'p_major_response')}. More missiles mean more salvos, so the "
+            "campaign more often passes a red line that lies, in many replications, beyond "
+            "what 50 missiles allow. Where the stock enters the model:", ""]
     out += [f"- {r}" for r in readers(model, "atacms_stock")] + [""]
-
-    where = "peak >= tactical_nuclear_use"
-    cmd = f'python -m sim story {SCENARIO} --where "{where}" --count {STORIES} --seed {SEED}'
-    out += [f"`{cmd}`", ""]
-    signal = [a.id for a in model.actions  # the actions that switch the nuclear alert on
-              if any(e.var == "nuclear_alert" and e.expr.const == 1.0 for e in a.effects)]
-    rows = []
-    for rec in find(model, SEED, where, 0, STORIES):
-        use = rec.first_reach[model.rung_index("tactical_nuclear_use")]
-        sig = rec.first_reach[model.rung_index("nuclear_signalling")]
-        salvo = model.action_index("atacms_salvo")
-        before = sum(1 for e in rec.events if e.action == salvo and e.day <= use)
-        k = next(i for i, e in enumerate(rec.events) if e.day == use and
-                 model.actions[e.action].rung == model.rung_index("tactical_nuclear_use"))
-        prior, rung = None, model.initial_rung
-        for e in rec.events[:k]:  # the last event that raised the rung before the use
-            if int(e.values["rung"]) > rung:
-                prior = e
-            rung = int(e.values["rung"])
-        just_before = "-" if prior is None else (
-            f"{fmt_day(model, prior.day)}: "
-            + render(model.actions[prior.action].narrative, prior.values, model, prior.action)
-            .removeprefix(model.date_of(prior.day).isoformat() + ": "))
-        rows.append([str(rec.replication), fmt_day(model, sig), fmt_day(model, use),
-                     f"{use - sig:.0f}", str(before), just_before])
-    out += [md_table(["replication", "first at nuclear signalling or higher",
-                      "tactical nuclear use",
-                      "days between", "ATACMS salvos before use", "last escalation before use"],
-                     rows,
-                     right_from=2, right_to=5), "",
-            f"**Q4.** The first {STORIES} replications meeting `{where}` with seed {SEED} are "
-            "listed above. In each, nuclear use comes while Russia's nuclear alert is on: "
-            "the process `tactical_nuclear_risk` runs only while `nuclear_alert > 0`, and "
-            f"only the actions {', '.join(f'`{s}`' for s in signal)} switch it on (the last "
-            "column shows the one that did, or the last escalation before the use). Students "
-            "should find the China demarches and the UN calls in each story and ask why they "
-            "did not stop it in time, and notice the spread of delays between signalling and "
-            "use.", ""]
-
-    cmd = f"python -m sim story {SCENARIO} --paths {PATH_RUNS} --seed {SEED}"
-    plan = Plan(model)
-    records = [plan.run(SEED, i) for i in range(PATH_RUNS)]
-    n, paths = common_paths(model, records, "tactical_nuclear_use")
-    via = sum(1 for r in records
-              if r.first_reach[model.rung_index("tactical_nuclear_use")] != math.inf
-              and any(k == model.rung_index("deep_strikes") for day, k in r.rung_path
-                      if day <= r.first_reach[model.rung_index("tactical_nuclear_use")]))
-    out += [f"`{cmd}`", "",
-            f"**Q5.** Tactical nuclear use is reached in {n} of {PATH_RUNS} runs; in {via} of "
-            "those the crisis stood on the deep-strike rung at some point before. The most "
-            "common paths:", ""]
-    out += [md_table(["path (rung ids)", "share"], [[" -> ".join(p.rungs), f"{p.share:.0%}"]
-                                                    for p in paths]), ""]
-    if n < 30:
-        out += [f"Only {n} runs reach this rung: the shares of paths are rough (each run is "
-                f"{1 / max(n, 1):.0%} of them). Ask students how many runs they would need.",
-                ""]
-
-    out += _play_key(model)
+    out += _stories_key(work)
+    out += _paths_key(work)
+    out += _play_key(work)
     return out
 
 
-def _play_key(model: Model) -> list[str]:
-    moves = ROOT / MOVES
+def _stories_key(work: Path) -> list[str]:
+    cmd = ('python -m sim story scenarios/atacms.yaml --where "peak >= tactical_nuclear_use" '
+           "--count 3 --seed 1")
+    text = cli(cmd, work)
+    heads = re.findall(r"replication (\d+), seed", text)
+    rows, claims = [], []
+    for rep, lines in zip(heads, story_lines(text), strict=True):
+        signal = next(d for d, t in lines if "[UP]" in t and ("nuclear" in t or "NATO" in t))
+        use = next(d for d, t in lines if "detonates" in t)
+        salvos = sum(1 for d, t in lines if "ATACMS salvo" in t and d <= use)
+        rows.append(f"| {rep} | {signal} | {use} | {days_between(signal, use)} | {salvos} |")
+        claims.append({"replication": rep, "first_signal": signal, "use": use,
+                       "days": days_between(signal, use), "salvos": salvos})
+    out = [f"`{cmd}` (the three stories, as printed, are folded below)", ""]
+    out += output_block(cmd, text, folded=True)
+    out += ["| replication | first at nuclear signalling or higher | tactical nuclear use | "
+            "days between | ATACMS salvos up to the use |", "| --- | --- | --- | ---: | ---: |",
+            *rows, ""]
+    out += [claim("**Q4.** The table is read off the stories above (dates as printed; days "
+                  "between two printed dates). In each, nuclear use comes while Russia's "
+                  "nuclear alert is on: the process `tactical_nuclear_risk` runs only while "
+                  "`nuclear_alert > 0`. After the detonation the scenario stops modelling the "
+                  "war's routine (no more aid tranches, offensives or talks): only NATO's "
+                  "answer, China, the UN and a possible strategic exchange follow.",
+                  kind="stories", stories=claims),
+            "", "Students should find the China demarches and the UN calls in each story and "
+            "ask why they did not stop it in time, and notice the spread of delays between "
+            "signalling and use. `--short` gives the same stories with the routine repeats "
+            "folded, `--html story.html` as a page for the projector.", ""]
+    return out
+
+
+def _paths_key(work: Path) -> list[str]:
+    cmd = "python -m sim story scenarios/atacms.yaml --paths 2000 --seed 1"
+    text = cli(cmd, work)
+    section = text.split("Paths to 'Tactical (non-strategic) nuclear use'")[1].split(
+        "\nPaths to")[0]
+    section = "Paths to 'Tactical (non-strategic) nuclear use'" + section
+    reached = re.search(r"reached in (\d+) of (\d+) runs", section)
+    via = re.search(r"'US-supplied missiles strike deep inside Russia' (\d+)", section)
+    assert reached and via
+    n, total, deep = int(reached[1]), int(reached[2]), int(via[1])
+    out = [f"`{cmd}` (the part on tactical nuclear use; the rest is folded below)", "",
+           "```text", section.strip(), "```", ""]
+    out += output_block(cmd, text, folded=True)
+    out += [claim(f"**Q5.** Tactical nuclear use is reached in {n} of {total} runs; in {deep} "
+                  "of those the crisis stood on the deep-strike rung before (the line "
+                  "\"how many stood on each rung before\"). The printed paths are only the five "
+                  f"most common; each run is {1 / max(n, 1):.0%} of the {n}, so the shares are "
+                  "rough: ask students how many runs they would need, and try `--paths "
+                  "20000`.", kind="texts",
+                  texts=[f"reached in {n} of {total} runs",
+                         f"'US-supplied missiles strike deep inside Russia' {deep}"]), ""]
+    return out
+
+
+def _play_key(work: Path) -> list[str]:
     cmd = (f"python -m sim play {SCENARIO} --as us --moves {MOVES} --seed {SEED} "
-           f"--replication 0 --runs {PLAY_RUNS}")
-    game = play.Game(model, "us", SEED, 0, 30)
-    script = play.load_moves(moves, game)
-    play.run(game, lambda s, _problem: script.get(s.index, {}))
-    standing = play.standing(model, game.record().peak, PLAY_RUNS, SEED)
-    default = play.same_dice(model, SEED, 0)
-    lines = play.verdict(game, model, standing, default)
-    out = [f"`{cmd}`", "",
-           "**Q6 (play).** The scripted game (the US revokes the authorisation after the first "
-           "month) ends as follows; students playing by hand will differ, but the same dice "
-           "make their games comparable with this one and with each other. If the game goes "
-           "higher than the default policy on the same dice, discuss why: after a move the "
-           "shared random numbers feed different events, so one game is an anecdote and the "
-           "`no_atacms` comparison above is the evidence.", ""]
-    out += [f"- {line}" for line in lines] + [""]
+           "--replication 0 --runs 2000")
+    text = cli(cmd, work)
+    end = text[text.index("== The end =="):]
+    out = [f"`{cmd}` (the end of the game; the whole game is folded below)", "",
+           "```text", end.strip(), "```", ""]
+    out += output_block(cmd, text, folded=True)
+    out += ["**Q6 (play).** The scripted game (the US revokes the authorisation after the "
+            "first month) ends as printed above; students playing by hand will differ, but "
+            "the same dice make their games comparable with this one and with each other. "
+            "If a game goes higher than the default policy on the same dice, discuss why: "
+            "after a move the shared random numbers feed different events, so one game is an "
+            "anecdote and the `no_atacms` comparison above is the evidence.", ""]
     return out
 
 
-def exercise_b(model: Model) -> list[str]:
+def exercise_b(model: Model, work: Path) -> list[str]:
     out = ["## Exercise 2 - Third-party troops", ""]
-    cmd = (f"python -m sim compare {SCENARIO} --variants nk_doubled,nk_withdrawn "
-           f"--runs {COMPARE_RUNS} --seed {SEED}")
-    comp = compare_variants(model, ["nk_doubled", "nk_withdrawn"], COMPARE_RUNS, SEED)
-    rows = [("outcome", "nk_combat"), ("outcome", "ceasefire"), ("outcome", "talks_started"),
-            ("outcome", "nuclear_signalling"), ("outcome", "nuclear_use"),
-            ("rung", "foreign_troops_combat")]
-    out += [f"`{cmd}`", "", comparison_table(model, comp, "nk_doubled", rows), "",
-            comparison_table(model, comp, "nk_withdrawn", rows), ""]
-    moved = [label(model, k, m) for k, m in rows if k == "outcome"
-             and clear(diff(comp, "nk_doubled", k, m))]
-    gone = [label(model, k, m) for k, m in rows if k == "outcome"
-            and clear(diff(comp, "nk_withdrawn", k, m))]
-    out += ["**Q1.** Doubling the contingent clearly changes "
-            + ("only: " + "; ".join(moved) if moved else "none of the listed outcomes")
-            + ". Withdrawing it clearly changes "
-            + ("only: " + "; ".join(gone) if gone else "none of the listed outcomes")
-            + f". With doubled troops P(ceasefire) "
-            f"{change(diff(comp, 'nk_doubled', 'outcome', 'ceasefire'))}; "
-            f"P(nuclear use) {change(diff(comp, 'nk_doubled', 'outcome', 'nuclear_use'))}. "
-            "A variant that makes headlines need not move every risk: what a lever changes "
-            "is exactly what the scenario wires it to.", ""]
-    rung = estimate(comp, "nk_withdrawn", "rung", "foreign_troops_combat")
-    nk = estimate(comp, "nk_withdrawn", "outcome", "nk_combat")
-    out += [f"**Q2.** With no North Korean troops, the outcome 'North Korean troops in combat' "
-            f"happens in {p_(nk)} of runs, yet the rung 'Foreign (third-party) troops in "
-            f"combat' is reached in {p_(rung)}: reaching a rung means standing at it or "
-            "higher, and nuclear signalling sits above it on the ladder.", ""]
-
+    cmd = ("python -m sim compare scenarios/atacms.yaml --variants nk_doubled,nk_withdrawn "
+           "--runs 4000 --seed 1")
+    text = cli(cmd, work)
+    rows = comparison_rows(text)
+    out += output_block(cmd, text)
+    out += [clear_claim(rows, "nk_doubled", "**Q1.** Doubling the contingent"), "",
+            clear_claim(rows, "nk_withdrawn", "Withdrawing it"), "",
+            row_claim(rows, "nk_doubled", "Nuclear use (tactical or strategic)",
+                      "With doubled troops P(nuclear use)"),
+            "", *[word_claim(rows, v, "nuclear", lead) for v, lead in
+                  (("nk_doubled", "Doubling"), ("nk_withdrawn", "Withdrawing"))],
+            "", "A variant that makes "
+            "headlines need not move every risk: what a lever changes is exactly what the "
+            "scenario wires it to. Ask students to trace each clear change to an expression "
+            "(Q3); a clear change of a few tenths of a point is real in the model and still "
+            "small.", ""]
+    nk = row(rows, "nk_withdrawn", "North Korean troops in combat")
+    rung = row(rows, "nk_withdrawn", "Foreign (third-party) troops in combat (rung)")
+    out += [claim(f"**Q2.** With no North Korean troops, the outcome 'North Korean troops in "
+                  f"combat' happens in {nk.other} of runs, yet the rung 'Foreign "
+                  f"(third-party) troops in combat' is reached in {rung.other}: reaching a rung "
+                  "means standing at it or higher, and nuclear signalling sits above it on the "
+                  "ladder.", kind="values", variant="nk_withdrawn",
+                  values={nk.name: nk.other, rung.name: rung.other}), ""]
     for metric in ("ceasefire", "nuclear_use"):
-        grid = "nk_troops=0:40000:5"
-        cmd = (f"python -m sim sweep {SCENARIO} --grid {grid} --metric {metric} "
-               f"--runs {SWEEP_RUNS} --seed {SEED}")
-        table, ps, end = sweep_section(model, grid, metric)
-        out += [f"`{cmd}`", "", table, "",
-                f"From no troops to 40,000, P({metric}) {shape(ps, end)}.", ""]
+        cmd = (f"python -m sim sweep scenarios/atacms.yaml --grid nk_troops=0:40000:5 "
+               f"--metric {metric} --runs 2000 --seed 1")
+        text = cli(cmd, work)
+        out += output_block(cmd, text)
+        out += [sweep_statement(sweep_points(text), "nk_troops", metric), ""]
     out += ["**Q3.** The sweeps show where North Korean troops matter in this model. They "
             "act only through these expressions (so they shift the bargaining and the "
             "ground war, not the nuclear rungs directly):", ""]
@@ -387,79 +456,74 @@ def exercise_b(model: Model) -> list[str]:
             "raise the chance of nuclear signalling (for example, as a sign of Russian "
             "weakness) or of a NATO response? What source would support the number?", ""]
     out += ["**Q4.** Neighbouring grid points have overlapping 95% intervals, yet the paired "
-            "column shows whether each point differs from the first: every grid point ran "
+            "columns show whether each point differs from the first: every grid point ran "
             "the same replications with the same random numbers, so most runs agree and "
             "only the runs the lever actually changed contribute to the difference.", ""]
     return out
 
 
-def exercise_c(model: Model) -> list[str]:
+def exercise_c(model: Model, work: Path) -> list[str]:
     out = ["## Exercise 3 - Aid and the bargaining table", ""]
-    variants = ["aid_halved", "aid_withdrawn_after_inauguration", "aid_kept_after_inauguration"]
-    cmd = (f"python -m sim compare {SCENARIO} --variants {','.join(variants)} "
-           f"--runs {COMPARE_RUNS} --seed {SEED}")
-    comp = compare_variants(model, variants, COMPARE_RUNS, SEED)
-    rows = [("outcome", "aid_cut"), ("outcome", "talks_started"), ("outcome", "ceasefire"),
-            ("outcome", "ceasefire_collapse"), ("outcome", "atacms_exhausted"),
-            ("outcome", "red_line_response"), ("outcome", "nuclear_use")]
-    out += [f"`{cmd}`", ""]
-    for v in variants:
-        out += [comparison_table(model, comp, v, rows), ""]
     w = "aid_withdrawn_after_inauguration"
-    out += ["**Q1.** Talks: under `aid_halved` P(talks opened) "
-            f"{change(diff(comp, 'aid_halved', 'outcome', 'talks_started'))}; under `{w}` "
-            f"it {change(diff(comp, w, 'outcome', 'talks_started'))}. P(ceasefire): under "
-            f"`aid_halved` it {change(diff(comp, 'aid_halved', 'outcome', 'ceasefire'))}; "
-            f"under `{w}` it {change(diff(comp, w, 'outcome', 'ceasefire'))}; keeping aid "
-            "(`aid_kept_after_inauguration`) "
-            f"{change(diff(comp, 'aid_kept_after_inauguration', 'outcome', 'ceasefire'))}.",
-            ""]
-    exhausted = diff(comp, w, "outcome", "atacms_exhausted")
-    response = diff(comp, w, "outcome", "red_line_response")
-    out += [f"**Q2.** Under `{w}`, P(ATACMS stock used up) {change(exhausted)}, and P(Russia's "
-            f"major response to deep strikes) {change(response)}. "
-            "The reason is in the YAML: the strike campaign's rate is scaled by the aid "
+    cmd = ("python -m sim compare scenarios/atacms.yaml --variants aid_halved,"
+           f"{w},aid_kept_after_inauguration --runs 4000 --seed 1")
+    text = cli(cmd, work)
+    rows = comparison_rows(text)
+    out += output_block(cmd, text)
+    out += ["**Q1.** " + " ".join([
+        row_claim(rows, "aid_halved", "Talks opened", "Under `aid_halved` P(talks opened)"),
+        row_claim(rows, w, "Talks opened", f"Under `{w}` it"),
+        row_claim(rows, "aid_halved", "Ceasefire agreed", "P(ceasefire) under `aid_halved`"),
+        row_claim(rows, w, "Ceasefire agreed", f"Under `{w}` it"),
+        row_claim(rows, "aid_kept_after_inauguration", "Ceasefire agreed",
+                  "Keeping aid (`aid_kept_after_inauguration`) it")]), ""]
+    out += ["**Q2.** " + " ".join([
+        row_claim(rows, w, "ATACMS stock used up", f"Under `{w}`, P(ATACMS stock used up)"),
+        row_claim(rows, w, "Russia's major response to deep strikes",
+                  "P(Russia's major response to deep strikes)")]),
+            "", "The reason is in the YAML: the strike campaign's rate is scaled by the aid "
             "actually flowing (an aid pause also stops US targeting support):", ""]
     out += [f"- {r}" for r in readers(model, "aid_level") if "atacms_campaign" in r] + [""]
-    out += [f"**Q3.** More ceasefires are not the whole story: a ceasefire collapse under "
-            f"`{w}` {change(diff(comp, w, 'outcome', 'ceasefire_collapse'))}. The leverage "
-            f"assumption behind the ceasefire effect: {parameter(model, 'aid_leverage')}; "
-            "it enters here: "
-            + "; ".join(r for r in readers(model, "aid_leverage")) + ". "
-            "Ask students whether pressure that produces a ceasefire also produces a durable "
-            "one, and what the model would need to say about the terms.", ""]
-    for grid in ("new_admin_stance=0:1:5", "us_aid_bn_per_year=0:40:5"):
-        cmd = (f"python -m sim sweep {SCENARIO} --grid {grid} --metric ceasefire "
-               f"--runs {SWEEP_RUNS} --seed {SEED}")
-        table, ps, end = sweep_section(model, grid, "ceasefire")
-        lever = grid.split("=")[0]
-        out += [f"`{cmd}`", "", table, "",
-                f"**Q4 ({lever}).** P(ceasefire) {shape(ps, end)}.", ""]
-    where = "ceasefire_collapse"
-    cmd = (f'python -m sim story {SCENARIO} --variant {w} --where "{where}" --seed {SEED}')
-    variant_model = model.with_levers(dict(model.variant(w).levers))
-    rec = next(iter(find(variant_model, SEED, where, 0, 1)), None)
-    out += [f"`{cmd}`", ""]
-    if rec is None:
-        out += ["No replication in the search range meets the condition.", ""]
-    else:
-        agreed = first_event(variant_model, rec, ["ceasefire_agreed"])
-        broke = first_event(variant_model, rec, ["fighting_resumes", "fighting_resumes_with_nk"])
-        out += [f"**Q5.** The first such story is replication {rec.replication}: the ceasefire "
-                f"is agreed on {fmt_day(model, agreed)} and collapses on "
-                f"{fmt_day(model, broke)}, {broke - agreed:.0f} days later; in the end "
-                f"{play.ending(variant_model, rec)}.", ""]
+    out += [row_claim(rows, w, "A ceasefire collapsed",
+                      f"**Q3.** More ceasefires are not the whole story: under `{w}` P(a "
+                      "ceasefire collapses)"),
+            "", f"The leverage assumption behind the ceasefire effect: "
+            f"{parameter(model, 'aid_leverage')}; it enters here: "
+            + "; ".join(readers(model, "aid_leverage")) + ". Ask students whether pressure "
+            "that produces a ceasefire also produces a durable one, and what the model would "
+            "need to say about the terms.", ""]
+    for lever, grid in (("new_admin_stance", "0:1:5"), ("us_aid_bn_per_year", "0:40:5")):
+        cmd = (f"python -m sim sweep scenarios/atacms.yaml --grid {lever}={grid} "
+               "--metric ceasefire --runs 2000 --seed 1")
+        text = cli(cmd, work)
+        out += output_block(cmd, text)
+        out += [f"**Q4 ({lever}).** " + sweep_statement(sweep_points(text), lever,
+                                                          "ceasefire"), ""]
+    cmd = (f'python -m sim story scenarios/atacms.yaml --variant {w} --where '
+           '"ceasefire_collapse" --seed 1')
+    text = cli(cmd, work)
+    lines = story_lines(text)[0]
+    rep = re.search(r"replication (\d+), seed", text)
+    agreed = next(d for d, t in lines if "ceasefire" in t.lower() and "agree" in t.lower())
+    broke = next(d for d, t in lines if "ceasefire collapses" in t.lower())
+    end = next(t for d, t in reversed(lines) if not t.startswith("["))
+    out += output_block(cmd, text, folded=True)
+    out += [claim(f"**Q5.** The first such story is replication {rep[1] if rep else '?'}: the "
+                  f"ceasefire is agreed on {agreed} and collapses on {broke}, "
+                  f"{days_between(agreed, broke)} days later (the difference of the two "
+                  f"printed dates). In the end: {end}", kind="dates", agreed=agreed,
+                  broke=broke, days=days_between(agreed, broke)),
+            "", "The process that ends it is `ceasefire_breaks_down`, whose rate comes from "
+            f"the parameter {parameter(model, 'ceasefire_fragility')}.", ""]
     return out
 
 
-def main() -> None:
+def main_() -> None:
     model = load(ROOT / SCENARIO)
     missing = []
     for kind, ids in NEEDED.items():
         have = {"variants": [v.id for v in model.variants],
                 "levers": [lv.id for lv in model.levers],
-                "outcomes": [o.id for o in model.outcomes],
-                "rungs": [r.id for r in model.rungs],
                 "parameters": [p.id for p in model.parameters]}[kind]
         missing += [f"{kind}: {i}" for i in ids if i not in have]
     if missing:
@@ -467,20 +531,22 @@ def main() -> None:
                          "exercises and this script")
     head = ["# Instructor's keys", "",
             "<!-- Generated by docs/exercises/make_keys.py: do not edit by hand. -->", "",
-            f"Every number below was produced by `python docs/exercises/make_keys.py` from "
-            f"`{SCENARIO}` (sha256 `{model.digest[:12]}`) with sim {__version__}, seed "
-            f"{SEED}: {COMPARE_RUNS} paired runs per comparison, {SWEEP_RUNS} per sweep "
-            f"point, {PATH_RUNS} for the paths. Typing a command shown here gives the same "
-            "numbers on any machine and any number of workers. If the scenario's hash has "
+            f"Every number below was printed by the command shown above it, run by "
+            f"`python docs/exercises/make_keys.py` from `{SCENARIO}` (sha256 "
+            f"`{model.digest[:12]}`) with sim {__version__}. Typing a command gives the same "
+            "output on any machine and any number of workers. If the scenario's hash has "
             "changed, rerun the script.", "",
-            "Percentages carry as many decimals as their interval supports (the terminal "
-            "tables may round a row to fewer, e.g. 99% for 99.1%); 'clear?' means the paired "
-            "95% interval of the change excludes zero. These are answers *about the model*: "
-            "a teaching model, not a forecast.", ""]
-    body = exercise_a(model) + exercise_b(model) + exercise_c(model)
+            "Each output is copied here as the terminal shows it, and every statement is read "
+            "off it (`tests/test_keys.py` checks each one against its output). 'Clear' means "
+            "what the table's `clear?` column says: the paired 95% interval, as printed, "
+            "excludes zero. These are answers *about the model*: a teaching model, not a "
+            "forecast.", ""]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        body = exercise_a(model, work) + exercise_b(model, work) + exercise_c(model, work)
     OUT.write_text("\n".join(head + body).rstrip() + "\n", encoding="utf-8")
     print(f"wrote {OUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
-    main()
+    main_()
