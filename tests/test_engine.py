@@ -770,10 +770,12 @@ def test_division_by_zero_in_cadence_process_is_located():
 
 
 def test_probability_above_one_raises():
-    """A rule probability evaluating to 1.5 raises ModelRuntimeError naming day 2."""
+    """A rule probability evaluating to 1.5 raises ModelRuntimeError naming day 2 (an
+    unbounded state variable: a lever of 1.5 is refused at load time, see
+    test_fix_hints.py)."""
     m = make("""
-    levers:
-      p: {value: 1.5}
+    state:
+      p: {initial: 1.5}
     actions:
       poke: {actor: a}
       answer: {actor: a}
@@ -789,8 +791,8 @@ def test_probability_above_one_raises():
 def test_scheduled_probability_above_one_raises():
     """A scheduled probability evaluating to 1.5 raises ModelRuntimeError."""
     m = make("""
-    levers:
-      p: {value: 1.5}
+    state:
+      p: {initial: 1.5}
     actions:
       x: {actor: a}
     schedule:
@@ -817,10 +819,10 @@ def test_negative_rate_after_state_change_raises():
 
 
 def test_negative_initial_rate_raises_at_day_zero():
-    """A rate reading a negative lever raises ModelRuntimeError at day 0."""
+    """A rate reading a negative (unbounded) state variable raises at day 0."""
     m = make("""
-    levers:
-      r: {value: -1}
+    state:
+      r: {initial: -1}
     actions:
       x: {actor: a}
     processes:

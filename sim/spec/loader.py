@@ -230,7 +230,7 @@ def _provenance(ck: _Checker, meta: dict[str, Any], start: dt.date
         texts[key] = ck.text(item.get("text"), join(path, "text"))
         when = item.get("date")
         if "date" in item and not is_date(when):
-            ck.err(join(path, "date"), not_a_date(when, " (the day it was published)"))
+            ck.err(join(path, "date"), not_a_date(when, "the day it was published; "))
         elif isinstance(when, dt.date):
             dates[key] = when
             if when > cutoff:

@@ -265,7 +265,7 @@ def read_file(path: str | Path) -> tuple[Source | None, list[Problem]]:
 def not_a_date(value: Any, what: str = "") -> str:
     """The message for a value that should be a date; a quoted date says to drop the quotes
     (YAML reads "2025-01-20" in quotes as text, 2025-01-20 without them as a date)."""
-    text = f"must be a date written YYYY-MM-DD{what} (got {given(value)})"
+    text = f"must be a date written YYYY-MM-DD ({what}got {given(value)})"
     if isinstance(value, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", value):
         text += f": remove the quotes, write {value.strip()} (in quotes YAML reads it as text)"
     return text
