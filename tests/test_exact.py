@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from sim.analyses.exact import ExactResult, solve
-from sim.errors import NotMarkovianError, UsageError
+from sim.errors import NotMarkovianError, ScenarioError, UsageError
 from sim.results.stats import wilson
 from sim.results.summary import Summary, summarise
 from sim.run.engine import ModelRuntimeError, Plan
@@ -411,6 +411,13 @@ def test_unbounded_state_space_is_refused() -> None:
 
 def test_impossible_value_in_a_reachable_state_is_a_runtime_error() -> None:
     """A probability that leaves [0, 1] in some reachable state fails like the engine does."""
-    m = model(DELAYED.replace("probability: 0.6", 'probability: "0.6 + rung"'))
-    with pytest.raises(ModelRuntimeError, match=r"'0.6 \+ rung' evaluated to 1.6"):
+    # '0.6 + rung' is bounded (rung <= 2), so the loader refuses it; an unbounded state
+    # variable gets through to the solver, which must fail like the engine.
+    with pytest.raises(ScenarioError, match="can be as low as 0.6 and as high as 2.6"):
+        model(DELAYED.replace("probability: 0.6", 'probability: "0.6 + rung"'))
+    m = model(DELAYED.replace("probability: 0.6", 'probability: "0.6 + k"').replace(
+        "  provoke: {actor: a, rung: crisis}",
+        "  provoke: {actor: a, rung: crisis, effects: {k: k + 1}}").replace(
+        "actions:", "state:\n  k: {initial: 0}\nactions:", 1))
+    with pytest.raises(ModelRuntimeError, match=r"'0.6 \+ k' evaluated to 1.6"):
         solve(m)

@@ -187,8 +187,8 @@ def test_empty_and_comment_only_files():
 @pytest.mark.parametrize(("text", "expected"), [
     ("a: [1, 2\n", "f.yaml:2: not valid YAML: expected ',' or ']', but got '<stream end>' "
                      "(while parsing a flow sequence on line 1)"),
-    ("a:\n\tb: 1\n", "f.yaml:2: not valid YAML: found character '\\t' that cannot start "
-                     "any token"),
+    ("a:\n\tb: 1\n", "f.yaml:2: not valid YAML: a tab at column 1: YAML indents with spaces "
+                     "only; replace the tab with spaces (set your editor to insert spaces)"),
     ("a: 'open\n", "f.yaml:2: not valid YAML: found unexpected end of stream (while "
                       "scanning a quoted scalar on line 1)"),
     ("a: *missing\n", "f.yaml:1: not valid YAML: found undefined alias 'missing'"),

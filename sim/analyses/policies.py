@@ -20,7 +20,7 @@ from ..spec.loader import parse_lever_value
 from ..spec.model import Lever, Model
 from .compare import Comparison, run_models
 
-Value = float | bool
+Value = float | bool | str
 OPTIONS_PER_RANGE = 5
 
 
@@ -54,6 +54,8 @@ def lever_options(lever: Lever) -> tuple[Value, ...]:
     (four significant digits) and its base value; without a range, 0 to twice the base."""
     if lever.is_bool:
         return (False, True)
+    if lever.is_choice:
+        return lever.options
     base = float(lever.value)
     if lever.low is not None and lever.high is not None:
         points = np.linspace(lever.low, lever.high, OPTIONS_PER_RANGE)

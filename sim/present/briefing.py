@@ -65,7 +65,9 @@ class Briefing(NamedTuple):
     note: str
 
 
-def _value(value: float | bool) -> str:
+def _value(value: float | bool | str) -> str:
+    if isinstance(value, str):  # a choice lever's option
+        return value
     if isinstance(value, bool):
         return "on" if value else "off"
     return f"{value:,.10g}"

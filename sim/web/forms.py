@@ -116,7 +116,7 @@ class ForecastForm(NamedTuple):
 
     typed: dict[str, str]
     probabilities: dict[str, float]
-    setting: dict[str, float | bool]
+    setting: dict[str, float | bool | str]
     reasoning: str
     errors: dict[str, str]
 
@@ -146,7 +146,7 @@ def forecast(fields: Mapping[str, str], model: Model, outcomes: Sequence[str],
             errors[prob_field(oid)] = checked.error
         else:
             probs[oid] = float(checked.value)  # type: ignore[arg-type]
-    setting: dict[str, float | bool] = {}
+    setting: dict[str, float | bool | str] = {}
     for lid in levers:
         text = str(fields.get(lever_field(lid), "")).strip()
         if not text:

@@ -56,7 +56,7 @@ class Forecast(NamedTuple):
 
     student_id: int
     probabilities: dict[str, float]
-    setting: dict[str, float | bool]
+    setting: dict[str, float | bool | str]
     reasoning: str
     updated_at: float
 

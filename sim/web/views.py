@@ -100,8 +100,11 @@ def forecast_fields(model: Model, session: store.Session, typed: Mapping[str, st
     return outs, levers
 
 
-def option_label(value: float | bool, unit: str) -> str:
-    """A lever value as a person reads it: on/off, or a number with its unit."""
+def option_label(value: float | bool | str, unit: str) -> str:
+    """A lever value as a person reads it: on/off, an option's name, or a number with its
+    unit."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "on" if value else "off"
     return f"{value:,.10g}{unit}"
