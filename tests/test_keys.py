@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sim.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
