@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim.cli.commands import main
+
+from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = (ROOT / "docs" / "exercises" / "keys.md").read_text(encoding="utf-8")

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from sim import __version__  # noqa: E402
-from sim.cli.commands import main  # noqa: E402
+from sim.cli import main  # noqa: E402
 from sim.spec.loader import load  # noqa: E402
 from sim.spec.model import Model  # noqa: E402
 
