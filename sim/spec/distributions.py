@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from statistics import NormalDist
+
+import numpy as np
 
 _STD_NORMAL = NormalDist()
 MAX_LOG_SIGMA = 10.0
@@ -283,6 +285,58 @@ class Distribution:
     def ppf(self, u: float) -> float:
         """Inverse CDF at ``u`` in (0, 1): maps a unit-cube sample (Sobol, Morris) to a value."""
         return KINDS[self.kind].ppf(self.arg, min(max(u, 1e-12), 1 - 1e-12))
+
+    def quantiles(self, us: Sequence[float]) -> list[float]:
+        """``ppf`` at each of ``us``, vectorised where one call per value would be costly."""
+        kind, arg = self.kind, self.arg
+        if kind == "beta":
+            from scipy.stats import beta
+            low, high = arg("low", 0.0), arg("high", 1.0)
+            clipped = [min(max(u, 1e-12), 1 - 1e-12) for u in us]
+            return [low + (high - low) * float(v)
+                    for v in beta.ppf(clipped, arg("a"), arg("b"))]
+        if kind == "lognormal":
+            from scipy.special import ndtri
+            z = ndtri(np.clip(np.asarray(us, dtype=float), 1e-12, 1 - 1e-12))
+            return [float(v) for v in arg("median") * np.exp(arg("sigma") * z)]
+        return [self.ppf(u) for u in us]
+
+    def cdf(self, x: float) -> float:
+        """P(draw <= x): the chance that a delay drawn from this distribution is over by
+        ``x`` days (conditional Monte Carlo of rare outcomes needs it)."""
+        kind, arg = self.kind, self.arg
+        if kind == "fixed":
+            return 1.0 if x >= arg("value") else 0.0
+        if kind == "uniform":
+            return min(1.0, max(0.0, (x - arg("low")) / (arg("high") - arg("low"))))
+        if kind == "exponential":
+            return -math.expm1(-x / arg("mean")) if x > 0 else 0.0
+        if kind == "lognormal":
+            if x <= 0:
+                return 0.0
+            return _STD_NORMAL.cdf(math.log(x / arg("median")) / arg("sigma"))
+        if kind == "triangular":
+            low, mode, high = arg("low"), arg("mode"), arg("high")
+            if x <= low:
+                return 0.0
+            if x >= high:
+                return 1.0
+            if x <= mode:
+                return (x - low) ** 2 / ((high - low) * (mode - low))
+            return 1.0 - (high - x) ** 2 / ((high - low) * (high - mode))
+        if kind == "beta":
+            from scipy.special import betainc
+            low, high = arg("low", 0.0), arg("high", 1.0)
+            u = min(1.0, max(0.0, (x - low) / (high - low)))
+            return float(betainc(arg("a"), arg("b"), u))
+        if kind == "normal":
+            mean, sd = arg("mean"), arg("sd")
+            lo = _STD_NORMAL.cdf((arg("low", -math.inf) - mean) / sd)
+            hi = _STD_NORMAL.cdf((arg("high", math.inf) - mean) / sd)
+            at = _STD_NORMAL.cdf((min(max(x, arg("low", -math.inf)), arg("high", math.inf))
+                                  - mean) / sd)
+            return min(1.0, max(0.0, (at - lo) / (hi - lo)))
+        raise ValueError(f"unknown distribution {kind!r}")
 
     @property
     def mean(self) -> float:
