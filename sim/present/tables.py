@@ -12,6 +12,7 @@ from ..analyses.exact import ExactResult
 from ..analyses.sensitivity import READABLE_HALF_WIDTH, Sensitivity
 from ..results.stats import Estimate
 from ..results.summary import Line, Summary
+from ..run.rare import RareEstimate
 from ..spec.model import Model
 from .numbers import (
     interval,
@@ -209,3 +210,21 @@ def discovery_table(disc: Discovery, top: int = 8) -> str:
             "(lowest first). KS: how differently the parameter is distributed in runs with "
             "and without it (0 = no difference, 1 = complete separation); p-values are not "
             "adjusted for testing several parameters.")
+
+
+def rare_table(estimates: Sequence[RareEstimate], summary: Summary) -> str:
+    """Rare outcomes by conditional Monte Carlo beside plain counting of the same runs."""
+    rows = []
+    for e in estimates:
+        cond = Estimate(round(e.p * e.runs), e.runs, e.p, e.low, e.high)
+        kind = "outcome" if e.id in {o.id for o in summary.outcomes} else "rung"
+        plain = summary.outcome(e.id) if kind == "outcome" else summary.rung(e.id)
+        rows.append([e.name + (" (rung)" if kind == "rung" else ""), percent(cond),
+                     interval(cond), f"{percent(plain)} {interval(plain)}",
+                     f"{e.equivalent_runs:,.0f}", f"{e.variance_ratio:.1f}x"])
+    header = ["Rare outcome (conditional Monte Carlo)", "P", "95% interval",
+              "plain counting", "equivalent plain runs", "gain"]
+    return grid(header, rows) + (
+        "\nConditional Monte Carlo scores each run by the exact probability of its last, rare "
+        "step\n(exact in expectation); 'equivalent plain runs' would give the same interval "
+        "width by counting.")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import signal
+import tracemalloc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
@@ -44,6 +45,10 @@ def _serve(task: Callable[[int, int], Any], conn: Connection) -> None:
     # SIGTERM handler inherited from the parent (fork) must not turn into an exception here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Memory tracing is the parent's measurement (sim bench): a forked worker inherits it
+    # and would run several times slower for nothing.
+    if tracemalloc.is_tracing():
+        tracemalloc.stop()
     while True:
         try:
             job = conn.recv()

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..faults import WORKER_LOST, Stop, Stopped, WorkerLost, stop_of
 from ..spec.model import Model
 from .aggregate import Aggregate
 from .engine import ModelRuntimeError, Plan
 from .pool import run_pool
+from .rare import RareSums, RareTally, RareTarget
+from .rare import simulate_chunk as simulate_rare_chunk
 from .record import Record
 
 CHUNK = 200
 
 Progress = Callable[[int, int], None]
-Sink = Callable[[list[Record]], None]
+Sink = Callable[[Any], None]  # given a chunk's records, or what ``prepare`` made of them
+Prepare = Callable[[list[Record]], Any]  # run in the worker (must pickle)
 StopRule = Callable[[Aggregate], bool]
 
 
@@ -73,20 +76,40 @@ class ChunkTask(Protocol):
     def __call__(self, start: int, stop: int) -> Any: ...
 
 
-class SimulateTask:
-    """The task of a plain run: simulate a chunk, aggregate it, maybe keep its records."""
+class ChunkResult(NamedTuple):
+    """What a worker sends back for one chunk."""
 
-    def __init__(self, model: Model, seed: int, keep: bool) -> None:
-        self.model, self.seed, self.keep = model, seed, keep
+    aggregate: Aggregate
+    records: Any  # the records if kept (or what ``prepare`` made of them), else []
+    rare: list[RareSums]  # one per rare target (none without targets)
+
+
+class SimulateTask:
+    """The task of a plain run: simulate a chunk, aggregate it, maybe keep its records,
+    and score the rare targets by conditional Monte Carlo (the records are the same)."""
+
+    def __init__(self, model: Model, seed: int, keep: bool,
+                 rare: Sequence[RareTarget] = (), prepare: Prepare | None = None) -> None:
+        self.model, self.seed, self.keep, self.rare = model, seed, keep, list(rare)
+        self.prepare = prepare
         self._plan: Plan | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_plan": None}
 
-    def __call__(self, start: int, stop: int) -> tuple[Aggregate, list[Record]]:
+    def __call__(self, start: int, stop: int) -> ChunkResult:
         if self._plan is None:
             self._plan = Plan(self.model)
-        return simulate_chunk(self._plan, self.seed, start, stop, self.keep)
+        if not self.rare:
+            agg, records = simulate_chunk(self._plan, self.seed, start, stop, self.keep)
+            sums: list[RareSums] = []
+        else:
+            records, sums = simulate_rare_chunk(self._plan, self.seed, start, stop, self.rare)
+            agg = Aggregate.for_model(self.model)
+            agg.add(records)
+        if not self.keep:
+            return ChunkResult(agg, [], sums)
+        return ChunkResult(agg, self.prepare(records) if self.prepare else records, sums)
 
 
 def default_workers() -> int:
@@ -115,19 +138,28 @@ def _chunks(total: int, chunk: int) -> Iterator[tuple[int, int]]:
 
 def run(model: Model, runs: int, seed: int, workers: int | None = None, *,
         progress: Progress | None = None, sink: Sink | None = None,
+        prepare: Prepare | None = None,
         stop_when: StopRule | None = None, chunk: int = CHUNK,
-        scheduler: str | None = None) -> RunResult:
+        scheduler: str | None = None, rare: RareTally | None = None) -> RunResult:
     """Run up to ``runs`` replications; ``stop_when`` may end the run early (checked
-    after each chunk, in order, so the stopping point is the same for any worker count)."""
+    after each chunk, in order, so the stopping point is the same for any worker count).
+
+    ``sink`` receives each chunk's records in order, or, with ``prepare``, what
+    ``prepare`` made of them in the worker (formatted rows: only they cross processes).
+    With ``rare``, its targets are also scored by conditional Monte Carlo and merged into
+    it chunk by chunk (before ``stop_when`` is asked); the ordinary results are unchanged.
+    """
     workers = worker_count(workers)
     agg = Aggregate.for_model(model)
     began = time.perf_counter()
     result = RunResult(model, agg, seed, runs, 0.0, workers)
     keep = sink is not None
 
-    def take(part: tuple[Aggregate, list[Record]]) -> bool:
-        part_agg, records = part
+    def take(part: ChunkResult) -> bool:
+        part_agg, records, sums = part
         agg.merge(part_agg)
+        if rare is not None:
+            rare.merge(sums)
         if sink is not None:
             sink(records)
         if progress is not None:
@@ -137,8 +169,8 @@ def run(model: Model, runs: int, seed: int, workers: int | None = None, *,
             return True
         return False
 
-    result.stop = map_chunks(SimulateTask(model, seed, keep), runs, workers, take, chunk,
-                             scheduler)
+    task = SimulateTask(model, seed, keep, rare.targets if rare is not None else (), prepare)
+    result.stop = map_chunks(task, runs, workers, take, chunk, scheduler)
     result.elapsed = time.perf_counter() - began
     return result
 
