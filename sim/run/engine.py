@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from ..errors import SimError
 from ..spec.expr import _GLOBALS as GLOBALS
@@ -43,6 +43,26 @@ MAX_ACTIONS_AT_ONCE = 10_000
 # that triggers itself) and would otherwise hang the run.
 MAX_EVENTS = 500_000
 HORIZON_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1)
+
+
+class Due:
+    """A timeout as SimPy's calendar sees it, without ``simpy.Timeout``'s checks and
+    bookkeeping (this is the engine's hottest allocation: one per event).
+
+    ``env.schedule(Due(...), NORMAL, delay)`` books it exactly as ``Timeout(env, delay)``
+    does (same time, priority and insertion counter, hence the same order of events and the
+    same draws), and ``Environment.step`` calls back with it as with any triggered event
+    (it reads ``callbacks`` and ``_ok``). Delays are never negative here: clocks are
+    exponential draws, rule delays are checked non-negative at load time, cadence ticks are
+    clamped at 0.
+    """
+
+    __slots__ = ("callbacks", "value")
+    _ok = True  # triggered successfully, as a Timeout is from its creation
+
+    def __init__(self, callback: Callable[[Any], None], value: Any) -> None:
+        self.callbacks: list[Callable[[Any], None]] | None = [callback]
+        self.value = value
 
 
 class ModelRuntimeError(SimError):
@@ -267,7 +287,7 @@ class _Replication:
         self.n_events += 1
         if self.n_events > MAX_EVENTS:
             self._runaway()
-        Timeout(self.env, delay, value).callbacks.append(callback)
+        self.env.schedule(Due(callback, value), NORMAL, delay)  # type: ignore[arg-type]
 
     def _runaway(self) -> None:
         raise EvalError(f"runaway model: more than {MAX_ACTIONS_AT_ONCE:,} actions at one "
@@ -336,8 +356,13 @@ class _Replication:
     def _clock(self, i: int, version: int, rate: float) -> None:
         """Put process ``i``'s next firing, Exp(rate) from now, on the calendar."""
         rng = self.rngs[FIRST_PROCESS + i] or self.streams[FIRST_PROCESS + i]
-        # Exactly random.Random.expovariate(rate), without its call (this is the hot path).
-        self._timeout(-log(1.0 - rng.random()) / rate, self._on_clock, (i, version))
+        self.n_events += 1
+        if self.n_events > MAX_EVENTS:
+            self._runaway()
+        # Exactly random.Random.expovariate(rate), without its call, and _timeout inlined:
+        # this is the hot path.
+        self.env.schedule(Due(self._on_clock, (i, version)), NORMAL,  # type: ignore[arg-type]
+                          -log(1.0 - rng.random()) / rate)
 
     def _on_start(self, event: simpy.Event) -> None:
         process = cast(Process, event.value)
@@ -384,7 +409,8 @@ class _Replication:
         # that adding 0.1 thirty times still lands on day 3, not just after it.
         tick += 1
         due = round(process.start + tick * process.every, 9)
-        Timeout(self.env, max(0.0, due - now), (process, tick)).callbacks.append(self._on_tick)
+        self.env.schedule(Due(self._on_tick, (process, tick)), NORMAL,  # type: ignore[arg-type]
+                          max(0.0, due - now))
 
     def _on_scheduled(self, event: simpy.Event) -> None:
         if self.done:
@@ -560,7 +586,8 @@ class _Replication:
                     self._arm(process)
             for process in self.plan.cadence_processes:
                 # Callbacks rather than a generator process: no process resumption per tick.
-                Timeout(env, process.start, (process, 0)).callbacks.append(self._on_tick)
+                env.schedule(Due(self._on_tick, (process, 0)), NORMAL,  # type: ignore[arg-type]
+                             process.start)
         # The horizon is inclusive: its event has a lower priority than every other event,
         # so whatever is due at exactly the horizon (a schedule entry, a cadence decision,
         # a zero-delay cascade) happens before the run ends, whatever order it was queued in.
