@@ -309,11 +309,11 @@ def test_an_interrupt_or_failure_while_drawing_keeps_the_runs(tmp_path, capsys, 
                                                              failure):
     """Ctrl-C or an exception while the figures are drawn (after every run finished)
     keeps the runs: summary, CSV and manifest in an interrupted results folder."""
-    import sim.present.plots as plots
+    import sim.present.render as render
 
     def broken(*args, **kwargs):
         raise failure("drawing broke")
-    monkeypatch.setattr(plots, "figures", broken)
+    monkeypatch.setattr(render, "standard_pngs", broken)
     out = tmp_path / "out"
     code = main(["run", str(TEACHING), "--runs", "400", "--workers", "1", "--out", str(out),
                  "--quiet"])

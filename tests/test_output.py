@@ -8,6 +8,7 @@ import json
 import math
 import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -391,3 +392,21 @@ def test_manifest_records_the_run():
     assert info["scenario"]["id"] == "small" and len(info["scenario"]["sha256"]) == 64
     assert "numpy" in info["versions"]
     json.dumps(info, allow_nan=False)
+
+
+def test_csv_rows_formatted_apart_are_the_same_bytes(tmp_path):
+    """The rows the runner's workers format (CsvSink.rows, then write) are byte for byte
+    what calling the sink with the records writes."""
+    import io
+
+    from sim.present.output import CsvSink
+    from sim.run.engine import Plan
+    from sim.spec.loader import load
+    model = load(Path(__file__).resolve().parent.parent / "scenarios" / "atacms.yaml")
+    records = [Plan(model).run(3, i) for i in range(20)]
+    a, b = io.StringIO(), io.StringIO()
+    CsvSink(model, a)(records)
+    sink = CsvSink(model, b)
+    sink.write(sink.rows(records[:7]))
+    sink.write(sink.rows(records[7:]))
+    assert a.getvalue() == b.getvalue() and a.getvalue().count("\r\n") == 21

@@ -377,3 +377,15 @@ def test_schedule_event_beyond_horizon_is_ignored(teaching):
     late = dataclasses.replace(model, schedule=(start, event))
     ax = plots.incidence(summary, late).axes[0]
     assert not [line for line in ax.get_lines() if line.get_gid() == "schedule"]
+
+
+def test_standard_pngs_in_parallel_are_the_bytes_drawn_one_by_one():
+    """Drawing the standard figures in two forked processes changes nothing but the time."""
+    from sim.api import simulate
+    from sim.present.render import figure_names, standard_pngs
+    res = simulate(Path(__file__).resolve().parent.parent / "scenarios" / "teaching.yaml",
+                   runs=200, seed=2)
+    one = standard_pngs(res.summary, res.model, processes=1)
+    two = standard_pngs(res.summary, res.model, processes=2)
+    assert list(one) == figure_names(res.summary) == list(two)
+    assert one == two and all(png.startswith(b"\x89PNG") for png in one.values())

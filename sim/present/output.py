@@ -11,6 +11,7 @@ import contextlib
 import csv
 import datetime as dt
 import errno
+import io
 import json
 import math
 import os
@@ -339,16 +340,37 @@ def csv_row(model: Model, rec: Record) -> list[Any]:
             + [f"{v:.6g}" for v in rec.parameters])
 
 
+class CsvRows:
+    """Records to CSV text (picklable: the runner's workers format their own chunks, so
+    only text crosses between processes)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+
+    def __call__(self, records: list[Record]) -> str:
+        out = io.StringIO()
+        csv.writer(out).writerows(csv_row(self.model, r) for r in records)
+        return out.getvalue()
+
+
 class CsvSink:
-    """Streams records to a CSV file chunk by chunk (nothing is kept in memory)."""
+    """Streams records to a CSV file chunk by chunk (nothing is kept in memory).
+
+    Call it with records, or give the runner ``rows`` to format chunks in the workers and
+    ``write`` to append their text (the same bytes either way)."""
 
     def __init__(self, model: Model, stream: TextIO) -> None:
         self.model = model
-        self.writer = csv.writer(stream)
-        self.writer.writerow(csv_header(model))
+        self.stream = stream
+        self.rows = CsvRows(model)
+        csv.writer(stream).writerow(csv_header(model))
 
     def __call__(self, records: list[Record]) -> None:
-        self.writer.writerows(csv_row(self.model, r) for r in records)
+        self.stream.write(self.rows(records))
+
+    def write(self, text: str) -> None:
+        """Append rows already formatted by :attr:`rows`."""
+        self.stream.write(text)
 
 
 def write_json(path: Path, data: Any) -> None:

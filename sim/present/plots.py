@@ -959,23 +959,26 @@ def discovery_plot(disc: Discovery, model: Model, top: int = 4) -> Figure:
     return fig
 
 
-def figures(summary: Summary, model: Model) -> dict[str, Figure]:
-    """The standard figures of a run, keyed by file stem.
+def figure(name: str, summary: Summary, model: Model) -> Figure:
+    """One standard figure by its stem (see :func:`sim.present.render.figure_names`)."""
+    if name == "rung_probabilities":
+        return rung_probabilities(summary, model)
+    if name == "incidence":
+        return incidence(summary, model)
+    if name == "incidence_log":
+        return incidence(summary, model, log=True)
+    if name == "fan_chart":
+        return fan_chart(summary, model)
+    if name == "outcomes":
+        return outcome_bars(summary, model)
+    raise KeyError(name)
 
-    When some rung's probability is small (under 5%) yet not zero, an extra
-    "incidence_log" figure shows the incidence curves on a log scale, because such curves
-    vanish on a linear axis.
-    """
-    out = {
-        "rung_probabilities": rung_probabilities(summary, model),
-        "incidence": incidence(summary, model),
-        "fan_chart": fan_chart(summary, model),
-        "outcomes": outcome_bars(summary, model),
-    }
-    if any(0 < line.estimate.p < 0.05 for i, line in enumerate(summary.rungs)
-           if i != summary.initial_rung):
-        out["incidence_log"] = incidence(summary, model, log=True)
-    return out
+
+def figures(summary: Summary, model: Model) -> dict[str, Figure]:
+    """The standard figures of a run, keyed by file stem (an extra log-scale incidence
+    figure when some rung is rare: see :func:`sim.present.render.figure_names`)."""
+    from .render import figure_names
+    return {name: figure(name, summary, model) for name in figure_names(summary)}
 
 
 def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
