@@ -4,13 +4,14 @@ default results root and the progress callback type."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..results.summary import Summary, summarise
 from ..run import runner
+from ..run.rare import RareEstimate
 from ..run.record import Record
 from ..spec.loader import load
 from ..spec.model import Model
@@ -41,6 +42,8 @@ class Results:
     summary: Summary
     run: runner.RunResult
     records: list[Record] = field(default_factory=list)
+    # Conditional Monte Carlo estimates of the outcomes asked for with ``rare=``.
+    rare: list[RareEstimate] = field(default_factory=list)
 
     def table(self) -> str:
         """The terminal table of rungs and outcomes."""
@@ -62,18 +65,24 @@ class Results:
 def simulate(scenario: Scenario, runs: int = 2000, seed: int = 1,
              workers: int | None = 1, variant: str | None = None,
              settings: Iterable[str] | dict[str, Any] = (), keep_records: bool = False,
-             progress: Progress | None = None) -> Results:
+             progress: Progress | None = None, rare: Sequence[str] = ()) -> Results:
     """Load (if needed) and run a scenario in memory (no files); ``keep_records`` keeps
     every replication. ``progress(done, total)`` is called as chunks finish.
 
     A run that stops early (Ctrl-C, a worker that died, a model error such as a probability
     above 1) keeps the replications finished before it: ``res.run.stop`` says why (None
-    when complete), a RuntimeWarning repeats it, and the summary covers the runs kept."""
+    when complete), a RuntimeWarning repeats it, and the summary covers the runs kept.
+
+    ``rare`` names outcomes (or rungs) also estimated by conditional Monte Carlo
+    (``Results.rare``; the ordinary results are unchanged)."""
+    from ..run.rare import RareTally, rare_target
     model = prepare(scenario, variant, settings)
+    tally = RareTally([rare_target(model, m) for m in dict.fromkeys(rare)]) if rare else None
     kept: list[Record] = []
     result = runner.run(model, runs, seed, workers, progress=progress,
-                        sink=kept.extend if keep_records else None)
+                        sink=kept.extend if keep_records else None, rare=tally)
     if result.stop is not None:
         warnings.warn(f"the run stopped after {result.runs} of {runs} replications: "
                       f"{result.stop.message}", RuntimeWarning, stacklevel=2)
-    return Results(model, summarise(model, result.aggregate, variant or "base"), result, kept)
+    return Results(model, summarise(model, result.aggregate, variant or "base"), result, kept,
+                   tally.estimates() if tally is not None else [])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,19 +60,26 @@ def exact(scenario: Scenario, *, variant: str | None = None,
 
 
 def bench(scenario: str | Path, memory_scenario: str | Path, *, seconds: float = 3.0,
-          workers: int = 2, speed_runs: int = 4000,
+          workers: int = 2, speed_runs: int = 1200,
           memory_runs: tuple[int, ...] = (10_000, 100_000), rounds: int = 10,
-          repeats: int = 3) -> BenchResult:
-    """Measure bare SimPy and the model in one run (see :mod:`sim.analyses.bench`)."""
+          repeats: int = 3, rare: Sequence[str] | None = None,
+          rare_runs: int = 4000) -> BenchResult:
+    """Measure bare SimPy and the model in one run (see :mod:`sim.analyses.bench`).
+
+    ``rare``: outcomes for the rare-event figures (default: the flagship's nuclear use and
+    strategic exchange, those the scenario has; empty for none)."""
     import math
 
-    from ..analyses.bench import run_bench
+    from ..analyses.bench import RARE_TARGETS, run_bench
     if not memory_runs or min(memory_runs) < 1:
         raise UsageError(f"memory run counts must be whole numbers >= 1 (got {memory_runs})")
     if not 0 < seconds < math.inf:
         raise UsageError(f"the seconds to measure must be > 0 (got {seconds})")
-    return run_bench(load(scenario), load(memory_scenario), seconds, workers, speed_runs,
-                     memory_runs, rounds, repeats)
+    model = load(scenario)
+    if rare is None:
+        rare = [o for o in RARE_TARGETS if o in {x.id for x in model.outcomes}]
+    return run_bench(model, load(memory_scenario), seconds, workers, speed_runs,
+                     memory_runs, rounds, repeats, rare, rare_runs)
 
 
 def schema_text() -> str:

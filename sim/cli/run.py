@@ -10,6 +10,7 @@ from .. import api
 from ..errors import UsageError
 from . import options as opt
 from .common import err, progress_bar, scenario_label
+from .run_options import add_options, precision_note
 from .stops import exit_code, stop_lines
 
 
@@ -17,13 +18,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario, print the summary table and write the results folder."""
     if (args.backend == "dask") != (args.scheduler is not None):
         raise UsageError("--backend dask and --scheduler ADDRESS go together")
-    if args.precision is not None and not 0 < args.precision < 0.5:
-        raise UsageError(f"--precision must be in (0, 0.5) (got {args.precision})")
     with progress_bar(args, scenario_label(args, "run")) as update:
         report = api.run(args.scenario, runs=args.runs, seed=args.seed, workers=args.workers,
                          variant=args.variant, settings=args.set or [], out=args.out,
                          force=args.force, precision=args.precision, max_runs=args.max_runs,
                          scheduler=args.scheduler, check_exact=args.check_exact,
+                         rare=args.rare, precision_for=args.precision_for,
                          plots=not args.no_plots, csv=not args.no_csv, progress=update,
                          command=args.command_line)
     print_run(report, args)
@@ -39,16 +39,14 @@ def print_run(report: api.RunReport, args: argparse.Namespace,
     from ..present.report import format_table
     out = out or sys.stdout  # looked up now: callers may have redirected stdout
     print(format_table(report.summary), file=out)
+    if report.rare:
+        from ..present.tables import rare_table
+        print("\n" + rare_table(report.rare, report.summary), file=out)
     if report.exact_text:
         print("\n" + report.exact_text, file=out)
     result = report.result
     rate = result.runs / result.elapsed if result.elapsed > 0 else float("nan")
-    note = ""
-    if report.precision is not None:
-        note = (f"; every probability's 95% half-width <= {report.precision:g}"
-                if report.precision_reached else
-                f"; precision {report.precision:g} NOT reached within --max-runs "
-                f"{args.max_runs} (widest half-width {report.widest:.4f})")
+    note = precision_note(report, args.max_runs)
     print(f"\n{result.runs} runs, seed {report.seed}, {result.workers} worker(s), "
           f"{result.elapsed:.1f} s ({rate:,.0f} runs/s){note}", file=out)
     print(f"Results: {report.folder}  ({', '.join(report.files)})", file=out)
@@ -60,11 +58,7 @@ def add(sub: Any) -> None:
                        parents=[opt.scenario(), opt.runs(api.DEFAULT_RUNS), opt.seed(),
                                 opt.workers(), opt.variant(), opt.settings(), opt.output(),
                                 opt.quiet()])
-    p.add_argument("--precision", type=float, metavar="HALF_WIDTH",
-                   help="run until every probability's 95%% half-width is at most this "
-                        "(e.g. 0.005), or --max-runs is reached")
-    p.add_argument("--max-runs", type=opt.POSITIVE, default=api.MAX_RUNS,
-                   help=f"cap for --precision (default {api.MAX_RUNS})")
+    add_options(p, opt.POSITIVE, api.MAX_RUNS)
     p.add_argument("--backend", choices=("local", "dask"), default="local",
                    help="where replications run: local processes or a Dask cluster")
     p.add_argument("--scheduler", metavar="ADDRESS",

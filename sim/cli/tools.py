@@ -75,7 +75,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ..analyses.bench import format_page, format_report
     result = api.bench(args.scenario, args.memory_scenario, seconds=args.seconds,
                        workers=args.workers, speed_runs=args.speed_runs,
-                       memory_runs=args.memory_runs, rounds=args.rounds, repeats=args.repeats)
+                       memory_runs=args.memory_runs, rounds=args.rounds, repeats=args.repeats,
+                       rare=None if args.rare is None else
+                       [o.strip() for o in args.rare.split(",") if o.strip()],
+                       rare_runs=args.rare_runs)
     text = format_report(result)
     print(text)
     if args.write:
@@ -126,12 +129,20 @@ def add(sub: Any) -> None:
     p.add_argument("--repeats", type=opt.POSITIVE, default=3,
                    help="alternating timings of 1 worker and --workers workers; the speed-up "
                         "is the median of the pairs' (default: %(default)s)")
-    p.add_argument("--speed-runs", type=opt.POSITIVE, default=4000,
+    p.add_argument("--speed-runs", type=opt.POSITIVE, default=1200,
                    help="replications timed on 1 and on --workers workers "
                         "(default: %(default)s)")
     p.add_argument("--memory-runs", type=opt.counts, default=(10_000, 100_000),
                    help="comma-separated run counts for the memory check "
                         "(default: 10000,100000)")
+    p.add_argument("--rare", default=None,
+                   help="comma-separated outcomes for the rare-event figures: time to a 95%% "
+                        "half-width of 10%% of the estimate, plain counting vs --rare "
+                        "(default: nuclear_use,strategic_exchange when the scenario has "
+                        "them; an empty string skips them)")
+    p.add_argument("--rare-runs", type=opt.POSITIVE, default=4000,
+                   help="replications (on --workers) that estimate the rare figures' "
+                        "variance ratios (default: %(default)s)")
     p.add_argument("--write", metavar="FILE", help="also write the Markdown report here "
                                                    "(e.g. docs/performance.md)")
     p.set_defaults(func=cmd_bench)
