@@ -98,3 +98,28 @@ def test_cli_bench_rejects_bad_memory_runs(capsys):
     code = main(["bench", "--memory-runs", "ten,20"])
     assert code == 2
     assert "--memory-runs" in capsys.readouterr().err
+
+
+def test_rare_figures_arithmetic_and_report():
+    """Runs to ±10%: z^2 (1-p) / (0.01 p) by counting, that over the variance ratio with
+    conditional Monte Carlo; the gain is the variance ratio over the cost per run."""
+    fig = bench.RareFigure("nuclear_use", "Nuclear use", 0.02, 30.0, 4000, 0.002, 0.0025,
+                           [1.2, 1.25, 1.3])
+    crude = 1.959963984540054 ** 2 * 0.98 / (0.01 * 0.02)
+    assert fig.runs_needed(False) == pytest.approx(crude)
+    assert fig.runs_needed(True) == pytest.approx(crude / 30)
+    assert fig.overhead == pytest.approx(1.25)
+    assert fig.gain == pytest.approx(24.0)
+    assert fig.seconds(False) / fig.seconds(True) == pytest.approx(30 / 1.25)
+    text = bench.rare_report([fig])
+    assert "| Nuclear use | 2.000% | 18,823 | 627 | 30.0x (4,000 runs) |" in text
+    assert "24.0x (target >= 20x: met)" in text
+
+
+def test_rare_figures_measure_both_ways():
+    """A short measurement on the flagship: a positive variance ratio and cost per run."""
+    model = load(ROOT / "scenarios" / "atacms.yaml")
+    (fig,) = bench.rare_figures(model, ["nuclear_use"], runs=200, workers=1, rounds=2,
+                                per_round=5)
+    assert fig.runs == 200 and fig.variance_ratio > 1 and len(fig.time_ratios) == 2
+    assert fig.crude_s_per_run > 0 and fig.rare_s_per_run > 0
