@@ -97,17 +97,9 @@ def compare(scenario: Scenario, variants: Sequence[str] | None = None, *, runs: 
             command: str = "") -> Analysis:
     """The base case against variants (default: all), paired on common random numbers."""
     from ..analyses.compare import compare_variants
-    from ..present.tables import comparison_table
     job = _Job(scenario, seed, workers, settings, command)
     comp = compare_variants(job.model, variants, runs, job.seed, workers, progress)
-    if comp.runs == 0 and comp.stop is not None:
-        raise Stopped(comp.stop)
-    return Analysis("compare", job.model, comp,
-                    "Variants compared (paired, common random numbers)",
-                    comparison_table(comp),
-                    job.info(runs, comp.runs, variants=list(comp.names[1:])),
-                    _comparison_figures(comp), kept=f"{comp.runs} of {runs} runs per model",
-                    base=comp.summaries[0], stop=comp.stop)
+    return _comparison_analysis(job, comp, runs, "Variants compared", "variants")
 
 
 def compare_policies(scenario: Scenario, policies: Sequence[Policy], *, runs: int = 4000,
@@ -116,15 +108,21 @@ def compare_policies(scenario: Scenario, policies: Sequence[Policy], *, runs: in
     """The base case against recommended lever settings (``sim.analyses.policies``), paired
     on common random numbers: the classroom's run. With no policy, the base case alone."""
     from ..analyses.policies import compare_policies as run_policies
-    from ..present.tables import comparison_table
     job = _Job(scenario, seed, workers, (), command)
     comp = run_policies(job.model, policies, runs, job.seed, workers, progress)
+    return _comparison_analysis(job, comp, runs, "Recommended policies compared", "policies")
+
+
+def _comparison_analysis(job: _Job, comp: Comparison, runs: int, title: str,
+                         others: str) -> Analysis:
+    """The Analysis of a paired comparison (variants or policies): one shape for both."""
+    from ..present.tables import comparison_table
     if comp.runs == 0 and comp.stop is not None:
         raise Stopped(comp.stop)
     return Analysis("compare", job.model, comp,
-                    "Recommended policies compared (paired, common random numbers)",
+                    f"{title} (paired, common random numbers)",
                     comparison_table(comp),
-                    job.info(runs, comp.runs, policies=list(comp.names[1:])),
+                    job.info(runs, comp.runs, **{others: list(comp.names[1:])}),
                     _comparison_figures(comp), kept=f"{comp.runs} of {runs} runs per model",
                     base=comp.summaries[0], stop=comp.stop)
 
