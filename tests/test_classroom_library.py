@@ -82,7 +82,7 @@ def test_briefing_resolves_citations_and_marks_the_start():
     (lever,) = brief.levers
     assert lever.id == "nk_troops" and lever.actor == "North Korea (DPRK)"
     assert lever.span == "0 to 100,000" and lever.unit == "troops"
-    assert [c.key for c in lever.cited] == ["pentagon_4nov", "dod_18nov"]
+    assert [c.key for c in lever.cited] == ["pentagon_4nov", "wh_13nov"]
     assert [r.level for r in brief.ladder if r.is_start] == [model.initial_rung]
     assert "not a forecast" in brief.note
 
