@@ -216,6 +216,21 @@ def test_history_scenarios_validate_without_warnings_and_have_events(path: Path)
     assert path.with_suffix(".md").is_file()
 
 
+def test_flagship_sources_are_dated_by_its_cutoff():
+    """The flagship's numbers rest only on sources published by its start (17 Nov 2024);
+    later reports live in its events file as out-of-sample checks."""
+    import datetime as dt
+
+    from sim.spec.loader import load
+    model = load(ROOT / "scenarios" / "atacms.yaml")
+    assert model.information_cutoff == model.start == dt.date(2024, 11, 17)
+    dates = dict(model.source_dates)
+    assert set(dates) == {key for key, _ in model.sources}
+    assert max(dates.values()) <= model.information_cutoff
+    later = bt.events_for(model, ROOT / "scenarios" / "events" / "atacms.yaml")
+    assert later is not None
+
+
 @pytest.mark.parametrize("events", LIBRARY)
 def test_every_shipped_events_file_is_valid(events: str):
     from sim.spec.loader import load
