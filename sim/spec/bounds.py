@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable, Iterator, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .expr import Expr
 from .model import Model
@@ -83,49 +83,80 @@ def _call(name: str, args: list[Range]) -> Range:
     return UNKNOWN
 
 
-def _range(node: ast.AST, names: Mapping[str, Range]) -> Range:  # noqa: C901 - one switch
-    if isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float)):
+def _constant(node: ast.Constant, names: Mapping[str, Range]) -> Range:
+    if isinstance(node.value, (bool, int, float)):
         v = float(node.value)
         return v, v
-    if isinstance(node, ast.Name):
-        return names.get(node.id, UNKNOWN)
-    if isinstance(node, ast.UnaryOp):
-        r = _range(node.operand, names)
-        if isinstance(node.op, ast.USub):
-            return -r[1], -r[0]
-        if isinstance(node.op, ast.Not):
-            return 1 - r[1], 1 - r[0]
-        return r
-    if isinstance(node, ast.BinOp):
-        a, b = _range(node.left, names), _range(node.right, names)
-        if isinstance(node.op, ast.Add):
-            return a[0] + b[0], a[1] + b[1]
-        if isinstance(node.op, ast.Sub):
-            return a[0] - b[1], a[1] - b[0]
-        if isinstance(node.op, ast.Mult):
-            return _mul(a, b)
-        if isinstance(node.op, ast.Div):
-            return _div(a, b)
+    return UNKNOWN
+
+
+def _name(node: ast.Name, names: Mapping[str, Range]) -> Range:
+    return names.get(node.id, UNKNOWN)
+
+
+def _unary(node: ast.UnaryOp, names: Mapping[str, Range]) -> Range:
+    r = _range(node.operand, names)
+    if isinstance(node.op, ast.USub):
+        return -r[1], -r[0]
+    if isinstance(node.op, ast.Not):
+        return 1 - r[1], 1 - r[0]
+    return r
+
+
+_BINARY: dict[type[ast.operator], Callable[[Range, Range], Range]] = {
+    ast.Add: lambda a, b: (a[0] + b[0], a[1] + b[1]),
+    ast.Sub: lambda a, b: (a[0] - b[1], a[1] - b[0]),
+    ast.Mult: _mul,
+    ast.Div: _div,
+}
+
+
+def _binary(node: ast.BinOp, names: Mapping[str, Range]) -> Range:
+    a, b = _range(node.left, names), _range(node.right, names)
+    op = _BINARY.get(type(node.op))
+    return UNKNOWN if op is None else op(a, b)
+
+
+def _if(node: ast.IfExp, names: Mapping[str, Range]) -> Range:
+    test = _range(node.test, names)
+    if test == (1.0, 1.0):
+        return _range(node.body, names)
+    if test == (0.0, 0.0):
+        return _range(node.orelse, names)
+    body, orelse = _range(node.body, names), _range(node.orelse, names)
+    return min(body[0], orelse[0]), max(body[1], orelse[1])
+
+
+def _bool(node: ast.BoolOp, names: Mapping[str, Range]) -> Range:
+    parts = [_range(v, names) for v in node.values]
+    if isinstance(node.op, ast.And):
+        return min(p[0] for p in parts), min(p[1] for p in parts)
+    return max(p[0] for p in parts), max(p[1] for p in parts)
+
+
+def _function(node: ast.Call, names: Mapping[str, Range]) -> Range:
+    if not isinstance(node.func, ast.Name):
         return UNKNOWN
-    if isinstance(node, ast.IfExp):
-        test = _range(node.test, names)
-        if test == (1.0, 1.0):
-            return _range(node.body, names)
-        if test == (0.0, 0.0):
-            return _range(node.orelse, names)
-        body, orelse = _range(node.body, names), _range(node.orelse, names)
-        return min(body[0], orelse[0]), max(body[1], orelse[1])
-    if isinstance(node, ast.BoolOp):
-        parts = [_range(v, names) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return min(p[0] for p in parts), min(p[1] for p in parts)
-        return max(p[0] for p in parts), max(p[1] for p in parts)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        args = [_range(a, names) for a in node.args]
-        if node.func.id == "__pow__" and len(args) == 2:
-            return _power(*args)
-        return _call(node.func.id, args)
-    return TRUTH if isinstance(node, ast.Compare) else UNKNOWN
+    args = [_range(a, names) for a in node.args]
+    if node.func.id == "__pow__" and len(args) == 2:
+        return _power(*args)
+    return _call(node.func.id, args)
+
+
+def _compare(node: ast.Compare, names: Mapping[str, Range]) -> Range:
+    return TRUTH
+
+
+# One handler per kind of node the expression language compiles to; any other is unbounded.
+_RANGES: dict[type[ast.AST], Callable[[Any, Mapping[str, Range]], Range]] = {
+    ast.Constant: _constant, ast.Name: _name, ast.UnaryOp: _unary, ast.BinOp: _binary,
+    ast.IfExp: _if, ast.BoolOp: _bool, ast.Call: _function, ast.Compare: _compare,
+}
+
+
+def _range(node: ast.AST, names: Mapping[str, Range]) -> Range:
+    handler = _RANGES.get(type(node))
+    return UNKNOWN if handler is None else handler(node, names)
 
 
 def _power(base: Range, exponent: Range) -> Range:
