@@ -42,7 +42,10 @@ def _remember(summary: Summary, model: Model) -> None:
 
 def _start_worker(summary: Summary, model: Model) -> None:
     # Ctrl-C is the parent's business: it stops the pool (and the drawing) as a whole.
+    # The pool ends its workers with SIGTERM; a handler inherited from the parent (the
+    # command line turns SIGTERM into an exception) would print a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _remember(summary, model)
 
 
@@ -63,4 +66,6 @@ def standard_pngs(summary: Summary, model: Model, processes: int = 2) -> dict[st
     ctx: Any = mp.get_context("fork")
     with ctx.Pool(processes, initializer=_start_worker, initargs=(summary, model)) as pool:
         images = pool.map(_draw, names, chunksize=1)
+        pool.close()  # let the workers exit on their own rather than be terminated
+        pool.join()
     return dict(zip(names, images, strict=True))
