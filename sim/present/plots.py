@@ -207,6 +207,17 @@ def _pct_axis(ax: Axes, axis: str = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
+def _probability_rows(ax: Axes, rows: int, size: float) -> None:
+    """A horizontal 0-100% axis under ``rows`` labelled rows (the rung and outcome bars)."""
+    ax.tick_params(axis="y", labelsize=size, length=0)
+    ax.set_ylim(-0.6, rows - 0.4)
+    ax.set_xlim(0, 100)
+    ax.xaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
+    ax.spines["bottom"].set_bounds(0, 100)
+    _pct_axis(ax)
+    _style(ax)
+
+
 def _date_axis(ax: Axes) -> None:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
     formatter = mdates.ConciseDateFormatter(locator, show_offset=True)
@@ -376,13 +387,7 @@ def _bars(fig: Figure, ax: Axes, names: Sequence[str], estimates: Sequence[Estim
              for yi, hi, est, text in zip(y, high, estimates, labels or [None] * rows,
                                           strict=True)]
     ax.set_yticks(y, [_t(n) for n in tick_labels])
-    ax.tick_params(axis="y", labelsize=size, length=0)
-    ax.set_ylim(-0.6, rows - 0.4)
-    ax.set_xlim(0, 100)
-    ax.xaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
-    ax.spines["bottom"].set_bounds(0, 100)
-    _pct_axis(ax)
-    _style(ax)
+    _probability_rows(ax, rows, size)
     # Measure once laid out (the x range does not move the layout), then place labels.
     fig.draw_without_rendering()
     width = ax.get_window_extent().width
@@ -697,13 +702,7 @@ def _comparison_bars(fig: Figure, items: list[tuple[str, str, str]], names: list
     labels, size = _fit_labels([name for _k, _i, name in reversed(items)], groups,
                                height_in=4.2)
     ax.set_yticks(range(groups), [_t(n) for n in labels])
-    ax.tick_params(axis="y", labelsize=size, length=0)
-    ax.set_ylim(-0.6, groups - 0.4)
-    ax.set_xlim(0, 100)
-    ax.xaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
-    ax.spines["bottom"].set_bounds(0, 100)
-    _pct_axis(ax)
-    _style(ax)
+    _probability_rows(ax, groups, size)
     _heading(ax, "Probability by the horizon")
     for g in range(1, groups):
         ax.axhline(g - 0.5, color=GRID, linewidth=0.8)
