@@ -110,7 +110,7 @@ def test_day_0_settings_shape_the_starting_state(two_sided):
     game = play.Game(two_sided, "blue", 1, 0, 30)
     assert game.start_only == {"missiles"}
     game.play({"missiles": 3})
-    assert game.rep.ns["missiles_left"] == 3
+    assert game.rep.values()["missiles_left"] == 3
 
 
 def test_bad_moves_are_rejected_with_clear_messages(two_sided):

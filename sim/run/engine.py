@@ -2,7 +2,10 @@
 
 A :class:`Plan` precomputes, once per model, everything the hot path needs (who listens
 to which action, which rates read which names); :meth:`Plan.run` then builds a fresh
-``simpy.Environment`` per replication and returns a :class:`~sim.record.Record`.
+``simpy.Environment`` per replication and returns a :class:`~sim.run.record.Record`.
+:class:`Replication` is one replication, run whole or driven step by step (play mode, the
+crisis game); an :class:`Observer` watches one for extensions of the engine
+(``sim.run.rare``).
 
 How rates stay right when state changes: each rate process keeps one pending clock, a
 SimPy timeout drawn from Exp(rate). When an action changes a name the rate reads, the rate
@@ -20,16 +23,25 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from math import log
-from types import MappingProxyType
-from typing import Any, cast
+from types import CodeType, MappingProxyType
+from typing import Any, NamedTuple, cast
 
 import simpy
 from simpy.events import NORMAL
 
 from ..errors import SimError
-from ..spec.expr import _GLOBALS as GLOBALS
-from ..spec.expr import EvalError, Expr
-from ..spec.model import DAY, PEAK, RUNG, Action, Choice, Model, Process, Rule, ScheduledEvent
+from ..spec.expr import EvalError, Expr, safe_globals
+from ..spec.model import (
+    DAY,
+    PEAK,
+    RUNG,
+    Action,
+    Choice,
+    Model,
+    Process,
+    Rule,
+    ScheduledEvent,
+)
 from .record import Record, TraceEvent
 from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 
@@ -43,6 +55,12 @@ MAX_ACTIONS_AT_ONCE = 10_000
 # that triggers itself) and would otherwise hang the run.
 MAX_EVENTS = 500_000
 HORIZON_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1)
+# In a replication's table of single actions (Plan.single): a process whose clock fires
+# and does nothing (Replication.suppress).
+SUPPRESSED = -2
+
+# The globals of the engine's own evals of compiled expression code (no builtins).
+_GLOBALS = safe_globals()
 
 
 class Due:
@@ -54,15 +72,62 @@ class Due:
     same draws), and ``Environment.step`` calls back with it as with any triggered event
     (it reads ``callbacks`` and ``_ok``). Delays are never negative here: clocks are
     exponential draws, rule delays are checked non-negative at load time, cadence ticks are
-    clamped at 0.
+    clamped at 0. ``value`` says what is due (a process index, a Process, a Rule, a
+    schedule entry) and ``count`` which one of its kind (a clock's version, a tick's
+    number), so that no tuple is built per event.
     """
 
-    __slots__ = ("callbacks", "value")
+    __slots__ = ("callbacks", "value", "count")
     _ok = True  # triggered successfully, as a Timeout is from its creation
 
-    def __init__(self, callback: Callable[[Any], None], value: Any) -> None:
-        self.callbacks: list[Callable[[Any], None]] | None = [callback]
+    def __init__(self, callback: Callable[[Due], None], value: Any, count: int = 0) -> None:
+        self.callbacks: list[Callable[[Due], None]] | None = [callback]
         self.value = value
+        self.count = count
+
+
+class Effect(NamedTuple):
+    """One effect of an action, with its variable's bounds (-inf/inf when unbounded)."""
+
+    var: str
+    expr: Expr
+    low: float
+    high: float
+
+
+class RuleStep(NamedTuple):
+    """A rule an action triggers, with the random source it draws from."""
+
+    rule: Rule
+    source: int  # index of the rule's stream
+    when: Expr | None
+    probability: Expr
+
+
+class Condition(NamedTuple):
+    """An outcome whose condition an action may make true."""
+
+    outcome: int
+    when: Expr
+
+
+class Step(NamedTuple):
+    """Everything :meth:`Replication._execute` needs about one action, in one lookup."""
+
+    action: Action
+    effects: tuple[Effect, ...]
+    effect_code: CodeType  # all the effects as one tuple expression
+    rules: tuple[RuleStep, ...]  # the rules it triggers
+    marks: tuple[int, ...]  # the outcomes it marks by happening
+    conditions: tuple[Condition, ...]  # the outcomes whose condition it may change
+
+
+class RateBatch(NamedTuple):
+    """The rates to recompute after a change: process indices and one code object that
+    gives their rates as a tuple (None when none of them needs evaluating)."""
+
+    processes: tuple[int, ...]
+    code: CodeType | None
 
 
 class ModelRuntimeError(SimError):
@@ -72,7 +137,7 @@ class ModelRuntimeError(SimError):
     scenario, and the state that made it fail."""
 
 
-def _state_text(model: Model, ns: dict[str, Any]) -> str:
+def _state_text(model: Model, ns: Mapping[str, Any]) -> str:
     """The state a run-time error happened in: rung, state variables, parameters."""
     parts = [f"rung={model.rungs[int(ns[RUNG])].id}"] if RUNG in ns else []
     parts += [f"{v.id}={ns[v.id]:.6g}" for v in model.state if v.id in ns]
@@ -95,9 +160,14 @@ def _reads(*exprs: Expr | None) -> set[str]:
     return out
 
 
-def _tuple_code(pythons: Sequence[str], name: str) -> Any:
-    """Compile checked expression texts (from :mod:`sim.expr`) into one tuple expression."""
+def _tuple_code(pythons: Sequence[str], name: str) -> CodeType:
+    """Compile checked expression texts (from :mod:`sim.spec.expr`) into one tuple
+    expression."""
     return compile("(" + "".join(f"({p})," for p in pythons) + ")", name, "eval")
+
+
+# The code of rates that are never evaluated (none, or constant) and of no effects.
+_NOTHING = _tuple_code([], "<nothing>")
 
 
 class Plan:
@@ -105,15 +175,9 @@ class Plan:
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        n_actions = len(model.actions)
         self.n_streams = stream_count(len(model.processes), len(model.rules))
         self.rate_processes = [p for p in model.processes if p.rate is not None]
         self.cadence_processes = [p for p in model.processes if p.every is not None]
-        rules_on: list[list[Rule]] = [[] for _ in range(n_actions)]
-        for rule in model.rules:
-            for a in rule.on:
-                rules_on[a].append(rule)
-        changes = [_names_changed_by(a) for a in model.actions]
         # For each name, the rate processes that read it: after an action only the
         # processes reading a value that really changed are re-evaluated.
         self.readers: dict[str, tuple[int, ...]] = {
@@ -121,7 +185,7 @@ class Plan:
             for name in {s.id for s in model.state} | {RUNG, PEAK}}
         self.delayed = frozenset(p.index for p in self.rate_processes if p.start > 0)
         # Hot path: one compiled code object per rate, with its condition folded in.
-        self.rate_code: list[Any] = [None] * len(model.processes)
+        self.rate_code: list[CodeType] = [_NOTHING] * len(model.processes)
         self.rate_const: list[float | None] = [None] * len(model.processes)
         self.rate_python: list[str] = ["0.0"] * len(model.processes)
         for p in self.rate_processes:
@@ -135,45 +199,53 @@ class Plan:
                 self.rate_code[p.index] = compile(text, "<rate>", "eval")
         # The rates to recompute after a change, keyed by what changed: a name, or a tuple
         # of names in the order the action changed them. Filled lazily (few keys occur).
-        self.rate_batches: dict[str | tuple[str, ...], tuple[tuple[int, ...], Any]] = {}
-        effects = [[(e.var, e.expr, *self._bounds(model, e.var)) for e in a.effects]
-                   for a in model.actions]
-        # All of an action's effects in one code object returning a tuple: one eval per
-        # action instead of one per effect (the effects read the values before the action
-        # anyway, so evaluating them together is the simultaneous assignment they mean).
-        effect_code = [
-            _tuple_code([e.expr.python for e in a.effects], "<effects>") if a.effects else None
-            for a in model.actions]
+        self.rate_batches: dict[str | tuple[str, ...], RateBatch] = {}
         # The action a rate process always takes (a one-action choice), or -1 to draw one.
         self.single = [p.choice.actions[0] if p.choice.single else -1
                        for p in model.processes]
         self.when_outcomes = [o for o in model.outcomes if o.when is not None]
-        outcomes_on = [
-            [o for o in self.when_outcomes if o.when is not None and o.when.names & changes[a]]
-            for a in range(n_actions)]
-        action_outcomes: list[list[int]] = [[] for _ in range(n_actions)]
-        for o in model.outcomes:
-            if o.action is not None:
-                action_outcomes[o.action].append(o.index)
         self.state_bounds = {s.id: (s.low, s.high) for s in model.state}
         self.lever_values = {lever.id: lever.number for lever in model.levers}
         # Parameters a variant pinned or redistributed: (position, distribution).
         self.overridden = tuple((k, p.override) for k, p in enumerate(model.parameters)
                                 if p.override is not None)
         self.parameter_ids = [param.id for param in model.parameters]
-        # Everything _execute needs about an action, in one tuple (one lookup per action):
-        # the action, its effects and their code, the rules it triggers with their random
-        # sources, the outcomes it marks, the outcomes whose condition it may change.
-        rule_base = FIRST_PROCESS + len(model.processes)
-        self.steps: list[tuple[Any, ...]] = [
-            (action, effects[a], effect_code[a],
-             tuple((rule, rule_base + rule.index, rule.when, rule.probability)
-                   for rule in rules_on[a]),
-             tuple(action_outcomes[a]), tuple((o.index, o.when) for o in outcomes_on[a]))
-            for a, action in enumerate(model.actions)]
+        self.steps = self._steps(model)
 
-    def rate_batch(self, key: str | tuple[str, ...]) -> tuple[tuple[int, ...], Any]:
-        """(process indices, one code object giving their rates as a tuple) for ``key``."""
+    def _steps(self, model: Model) -> list[Step]:
+        """One :class:`Step` per action (one lookup per action on the hot path)."""
+        rules_on: list[list[Rule]] = [[] for _ in model.actions]
+        for rule in model.rules:
+            for a in rule.on:
+                rules_on[a].append(rule)
+        marks: list[list[int]] = [[] for _ in model.actions]
+        for o in model.outcomes:
+            if o.action is not None:
+                marks[o.action].append(o.index)
+        rule_base = FIRST_PROCESS + len(model.processes)
+        steps = []
+        for action in model.actions:
+            changes = _names_changed_by(action)
+            effects = tuple(Effect(e.var, e.expr, *self._bounds(e.var)) for e in action.effects)
+            # All of an action's effects in one code object returning a tuple: one eval per
+            # action instead of one per effect (the effects read the values before the
+            # action anyway, so evaluating them together is the simultaneous assignment
+            # they mean).
+            code = _tuple_code([e.expr.python for e in action.effects], "<effects>")
+            rules = tuple(RuleStep(rule, rule_base + rule.index, rule.when, rule.probability)
+                          for rule in rules_on[action.index])
+            conditions = tuple(Condition(o.index, o.when) for o in self.when_outcomes
+                               if o.when is not None and o.when.names & changes)
+            steps.append(Step(action, effects, code, rules, tuple(marks[action.index]),
+                              conditions))
+        return steps
+
+    def _bounds(self, var: str) -> tuple[float, float]:
+        low, high = self.state_bounds[var]
+        return -INF if low is None else low, INF if high is None else high
+
+    def rate_batch(self, key: str | tuple[str, ...]) -> RateBatch:
+        """The rates to recompute when the names ``key`` changed (cached per key)."""
         batch = self.rate_batches.get(key)
         if batch is None:
             names = (key,) if isinstance(key, str) else key
@@ -181,13 +253,8 @@ class Plan:
                                        if self.rate_const[i] is None))
             code = _tuple_code([self.rate_python[i] for i in todo], "<rates>") if todo \
                 else None
-            batch = self.rate_batches[key] = (todo, code)
+            batch = self.rate_batches[key] = RateBatch(todo, code)
         return batch
-
-    @staticmethod
-    def _bounds(model: Model, var: str) -> tuple[float | None, float | None]:
-        state = next(s for s in model.state if s.id == var)
-        return state.low, state.high
 
     def run(self, seed: int, replication: int, trace: bool = False,
             parameters: Sequence[float] | None = None) -> Record:
@@ -196,84 +263,118 @@ class Plan:
         ``parameters`` pins the uncertain parameters (in model order) instead of drawing
         them, as global sensitivity analysis needs.
         """
-        return _Replication(self, seed, replication, trace, parameters).run()
+        return Replication(self, seed, replication, trace=trace, pinned=parameters).run()
 
-    def start(self, seed: int, replication: int, trace: bool = True) -> _Replication:
+    def start(self, seed: int, replication: int, trace: bool = True) -> Replication:
         """A replication to drive step by step (``advance``, ``set_levers``, ``record``)."""
-        rep = _Replication(self, seed, replication, trace)
+        rep = Replication(self, seed, replication, trace=trace)
         rep.begin()
         return rep
 
 
-class _Replication:
-    """Mutable state of one replication. Lives only inside Plan.run."""
+class Observer:
+    """Watches a replication from outside the engine (``sim.run.rare`` books what the
+    probability of a suppressed last step needs).
 
-    def __init__(self, plan: Plan, seed: int, replication: int, trace: bool,
-                 pinned: Sequence[float] | None = None) -> None:
+    Subclass it and override what you need; the defaults do nothing. A replication calls
+    its observer at the moments below, and only if it has one: a plain run pays a check.
+    Observers read the replication through its public face (:meth:`Replication.values`,
+    :attr:`Replication.day`, :meth:`Replication.has_started`) and must not change it.
+    """
+
+    def rates_changing(self, rep: Replication, processes: tuple[int, ...]) -> None:
+        """An action changed values that the rates of ``processes`` read; they are about
+        to be recomputed (``rep.values()`` already holds the new values)."""
+
+    def started(self, rep: Replication, process: int) -> None:
+        """Rate process ``process``, delayed by its ``start``, has just started."""
+
+    def rules_drawn(self, rep: Replication, action: int) -> None:
+        """Action ``action`` was taken and the rules it triggers have drawn (called only
+        for actions that trigger rules, and not when the action ended the run)."""
+
+
+class Replication:
+    """One replication: its environment, random streams and state.
+
+    Run it whole (:meth:`run`, as :meth:`Plan.run` does), or step by step for play mode
+    and the crisis game: :meth:`begin`, then :meth:`advance` to a day, change levers
+    (:meth:`set_levers`) or take actions (:meth:`inject`) in between, continue on fresh
+    dice (:meth:`branch`), and read it (:attr:`day`, :meth:`values`, :attr:`rung`,
+    :attr:`events`, :meth:`record`). ``observer`` watches it (see :class:`Observer`);
+    ``pinned`` fixes the uncertain parameters (in model order) instead of drawing them.
+    """
+
+    def __init__(self, plan: Plan, seed: int, replication: int, *, trace: bool = False,
+                 pinned: Sequence[float] | None = None,
+                 observer: Observer | None = None) -> None:
         model = plan.model
         self.plan = plan
         self.model = model
         self.replication = replication
-        self.env = simpy.Environment()
-        self.streams = Streams(seed, replication, plan.n_streams)
-        self.trace = trace
-        self.done = False
-        self.terminal = "horizon"
-        self.end_day = model.horizon
-        self.n_events = 0
+        self._env = simpy.Environment()
+        self._streams = Streams(seed, replication, plan.n_streams)
+        self._rngs = self._streams.cache  # the hot path reads created streams directly
+        self._trace = trace
+        self._observer = observer
+        self._done = False
+        self._terminal = "horizon"
+        self._end_day = model.horizon
+        self._n_events = 0
+        self._parameters = self._draw_parameters(seed, pinned)
         ns: dict[str, Any] = dict(plan.lever_values)
-        if pinned is None:
-            param_rng = self.streams[PARAMETERS]
-            self.parameters = [param.dist.sample(param_rng) for param in model.parameters]
-            if plan.overridden:
-                self._override(seed, replication)
-        else:
-            if len(pinned) != len(model.parameters):
-                raise ValueError(f"{len(pinned)} pinned parameter values for "
-                                 f"{len(model.parameters)} parameters")
-            self.parameters = [float(v) for v in pinned]
-        ns.update(zip(plan.parameter_ids, self.parameters, strict=True))
-        try:
+        ns.update(zip(plan.parameter_ids, self._parameters, strict=True))
+        self._ns = ns
+        self._view = MappingProxyType(ns)
+        with self._located():
             for var in model.state:
                 value = float(var.initial(ns))
                 if not -INF < value < INF:  # also rejects NaN
                     raise EvalError(f"initial value {var.initial.label} of '{var.id}' gave "
                                     f"{value:g}; state values must be finite")
                 ns[var.id] = self._clip(var.id, value)
-        except EvalError as exc:
-            raise ModelRuntimeError(f"replication {replication}, day 0.00: {exc}; "
-                                    f"{_state_text(model, ns)}") from None
         ns[RUNG] = ns[PEAK] = float(model.initial_rung)
         ns[DAY] = 0.0
-        self.ns = ns
-        self.rung = model.initial_rung
-        self.peak = model.initial_rung
-        self.first_reach = [INF] * len(model.rungs)
-        self.first_reach[model.initial_rung] = 0.0
-        self.rung_path: list[tuple[float, int]] = [(0.0, model.initial_rung)]
-        self.outcome_days = [INF] * len(model.outcomes)
-        self.counts = [0] * len(model.actions)
-        self.events: list[TraceEvent] = []
-        self.rates = [0.0] * len(model.processes)
-        self.versions = [0] * len(model.processes)
-        self.rngs = self.streams.cache  # the hot path reads created streams directly
-        self.stop = self.env.event()
-        self.waiting = set(plan.delayed)
-        self.instant = -1.0
-        self.instant_actions = 0
+        self._rung = model.initial_rung
+        self._peak = model.initial_rung
+        self._first_reach = [INF] * len(model.rungs)
+        self._first_reach[model.initial_rung] = 0.0
+        self._rung_path: list[tuple[float, int]] = [(0.0, model.initial_rung)]
+        self._outcome_days = [INF] * len(model.outcomes)
+        self._counts = [0] * len(model.actions)
+        self._events: list[TraceEvent] = []
+        self._rates = [0.0] * len(model.processes)
+        self._versions = [0] * len(model.processes)
+        self._single = plan.single  # copied by suppress()
+        self._muted: frozenset[int] = frozenset()  # rules whose responses do nothing
+        self._stop = self._env.event()
+        self._waiting = set(plan.delayed)
+        self._instant = -1.0
+        self._instant_actions = 0
 
-    # -- helpers ------------------------------------------------------------------------
-    def _override(self, seed: int, replication: int) -> None:
-        """Replace overridden parameters after the base draws were taken (so that every
+    def _draw_parameters(self, seed: int, pinned: Sequence[float] | None) -> list[float]:
+        """The uncertain parameters: drawn from the replication's stream, or ``pinned``.
+
+        Overridden parameters are replaced after the base draws were taken (so that every
         other source keeps its numbers): a pin is its value, another distribution draws
         from a stream of its own, derived from (seed, replication, parameter)."""
+        model = self.model
+        if pinned is not None:
+            if len(pinned) != len(model.parameters):
+                raise ValueError(f"{len(pinned)} pinned parameter values for "
+                                 f"{len(model.parameters)} parameters")
+            return [float(v) for v in pinned]
+        param_rng = self._streams[PARAMETERS]
+        values = [param.dist.sample(param_rng) for param in model.parameters]
         for k, dist in self.plan.overridden:
             if dist.kind == "fixed":
-                self.parameters[k] = dist.arg("value")
+                values[k] = dist.arg("value")
             else:
-                own = Streams(seed, replication, 1, (OVERRIDE_BRANCH, k))[0]
-                self.parameters[k] = dist.sample(own)
+                own = Streams(seed, self.replication, 1, (OVERRIDE_BRANCH, k))[0]
+                values[k] = dist.sample(own)
+        return values
 
+    # -- helpers ------------------------------------------------------------------------
     def _clip(self, var: str, value: float) -> float:
         low, high = self.plan.state_bounds[var]
         if low is not None and value < low:
@@ -282,12 +383,12 @@ class _Replication:
             return high
         return value
 
-    def _timeout(self, delay: float, callback: Callable[[simpy.Event], None],
+    def _timeout(self, delay: float, callback: Callable[[Due], None],
                  value: Any = None) -> None:
-        self.n_events += 1
-        if self.n_events > MAX_EVENTS:
+        self._n_events += 1
+        if self._n_events > MAX_EVENTS:
             self._runaway()
-        self.env.schedule(Due(callback, value), NORMAL, delay)  # type: ignore[arg-type]
+        self._env.schedule(Due(callback, value), NORMAL, delay)  # type: ignore[arg-type]
 
     def _runaway(self) -> None:
         raise EvalError(f"runaway model: more than {MAX_ACTIONS_AT_ONCE:,} actions at one "
@@ -297,9 +398,9 @@ class _Replication:
     def _choose(self, choice: Choice, stream: int) -> int | None:
         if choice.single:
             return choice.actions[0]
-        weights, total = choice.weights_at(self.ns)
+        weights, total = choice.weights_at(self._ns)
         # Drawn even if unused: keeps variants aligned draw for draw (common random numbers).
-        u = (self.rngs[stream] or self.streams[stream]).random() * total
+        u = (self._rngs[stream] or self._streams[stream]).random() * total
         if total <= 0:
             return None  # every option is weighted 0 right now: nothing happens
         last = None
@@ -312,20 +413,20 @@ class _Replication:
         return last  # rounding left u >= 0: the last action that had any weight
 
     def _probability(self, expr: Expr) -> float:
-        p = float(expr(self.ns))
+        p = float(expr(self._ns))
         if not 0.0 <= p <= 1.0:
             raise EvalError(f"probability {expr.label} evaluated to {p:g}, outside [0, 1]")
         return p
 
     # -- rate processes ------------------------------------------------------------------
     def _rate_of(self, process: Process) -> float:
-        if process.index in self.waiting:
+        if process.index in self._waiting:
             return 0.0  # not started yet; begin() arms it at its start day
         const = self.plan.rate_const[process.index]
         if const is not None:
             return const
         try:
-            rate = eval(self.plan.rate_code[process.index], GLOBALS, self.ns)  # noqa: S307
+            rate = eval(self.plan.rate_code[process.index], _GLOBALS, self._ns)  # noqa: S307
         except OverflowError:
             assert process.rate is not None
             raise EvalError(f"rate {process.rate.label} overflowed") from None
@@ -348,155 +449,107 @@ class _Replication:
 
     def _arm_at(self, i: int, rate: float) -> None:
         """Draw a fresh clock for rate process ``i``, whose current rate is ``rate``."""
-        self.rates[i] = rate
-        version = self.versions[i] = self.versions[i] + 1
+        self._rates[i] = rate
+        version = self._versions[i] = self._versions[i] + 1
         if rate > 0:
             self._clock(i, version, rate)
 
     def _clock(self, i: int, version: int, rate: float) -> None:
         """Put process ``i``'s next firing, Exp(rate) from now, on the calendar."""
-        rng = self.rngs[FIRST_PROCESS + i] or self.streams[FIRST_PROCESS + i]
-        self.n_events += 1
-        if self.n_events > MAX_EVENTS:
+        rng = self._rngs[FIRST_PROCESS + i] or self._streams[FIRST_PROCESS + i]
+        self._n_events += 1
+        if self._n_events > MAX_EVENTS:
             self._runaway()
         # Exactly random.Random.expovariate(rate), without its call, and _timeout inlined:
         # this is the hot path.
-        self.env.schedule(Due(self._on_clock, (i, version)), NORMAL,  # type: ignore[arg-type]
-                          -log(1.0 - rng.random()) / rate)
+        self._env.schedule(Due(self._on_clock, i, version), NORMAL,  # type: ignore[arg-type]
+                           -log(1.0 - rng.random()) / rate)
 
-    def _on_start(self, event: simpy.Event) -> None:
-        process = cast(Process, event.value)
-        self.waiting.discard(process.index)
-        if not self.done:
+    def _on_start(self, due: Due) -> None:
+        process: Process = due.value
+        self._waiting.discard(process.index)
+        if not self._done:
             self._arm(process)
+        if self._observer is not None:
+            self._observer.started(self, process.index)
 
-    def _on_clock(self, event: simpy.Event) -> None:
-        value: Any = event.value  # (process index, clock version); no cast(): hot path
-        i, version = value
-        if self.done or version != self.versions[i]:
+    def _on_clock(self, due: Due) -> None:
+        i, version = due.value, due.count  # process index, clock version
+        if self._done or version != self._versions[i]:
             return  # stale clock: drawn under a rate that has since changed
-        now = self.ns[DAY] = self.env.now  # choose weights may read the day
-        single = self.plan.single[i]
-        action = single if single >= 0 else \
-            self._choose(self.model.processes[i].choice, FIRST_PROCESS + i)
-        if action is not None:
-            self._execute(action, now)
-        if not self.done and version == self.versions[i]:
+        now = self._ns[DAY] = self._env.now  # choose weights may read the day
+        single = self._single[i]
+        if single >= 0:
+            self._execute(single, now)
+        elif single == SUPPRESSED:
+            return  # fires and does nothing, not even a new clock (Replication.suppress)
+        else:
+            action = self._choose(self.model.processes[i].choice, FIRST_PROCESS + i)
+            if action is not None:
+                self._execute(action, now)
+        if not self._done and version == self._versions[i]:
             # Not re-armed by the action, so nothing the rate reads changed its value: the
-            # rate is still self.rates[i] and needs no new evaluation, just a new clock.
-            version = self.versions[i] = version + 1
-            self._clock(i, version, self.rates[i])
+            # rate is still self._rates[i] and needs no new evaluation, just a new clock.
+            version = self._versions[i] = version + 1
+            self._clock(i, version, self._rates[i])
 
     # -- cadence processes and schedule ------------------------------------------------------
-    def _on_tick(self, event: simpy.Event) -> None:
+    def _on_tick(self, due: Due) -> None:
         """Tick ``k`` of a cadence process: maybe act, then book tick ``k + 1``."""
-        if self.done:
+        if self._done:
             return
-        value: Any = event.value  # (Process, tick number)
-        process, tick = value
-        now = self.env.now
-        self.ns[DAY] = now
-        if process.when is None or process.when(self.ns):
+        process: Process = due.value
+        now = self._env.now
+        self._ns[DAY] = now
+        if process.when is None or process.when(self._ns):
             action = self._choose(process.choice, FIRST_PROCESS + process.index)
             if action is not None:
                 self._execute(action, now)
-        self.n_events += 1
-        if self.done:
+        self._n_events += 1
+        if self._done:
             return  # the tick's action ended the run: no next tick, nothing runs away
-        if self.n_events > MAX_EVENTS:
+        if self._n_events > MAX_EVENTS:
             self._runaway()
         # Tick k falls at start + k*every, computed afresh (rounded to a nanoday) so
         # that adding 0.1 thirty times still lands on day 3, not just after it.
-        tick += 1
-        due = round(process.start + tick * process.every, 9)
-        self.env.schedule(Due(self._on_tick, (process, tick)), NORMAL,  # type: ignore[arg-type]
-                          max(0.0, due - now))
+        tick = due.count + 1
+        assert process.every is not None
+        at = round(process.start + tick * process.every, 9)
+        self._env.schedule(Due(self._on_tick, process, tick),  # type: ignore[arg-type]
+                           NORMAL, max(0.0, at - now))
 
-    def _on_scheduled(self, event: simpy.Event) -> None:
-        if self.done:
+    def _on_scheduled(self, due: Due) -> None:
+        if self._done:
             return
-        item = cast(ScheduledEvent, event.value)
-        self.ns[DAY] = self.env.now
+        item: ScheduledEvent = due.value
+        self._ns[DAY] = self._env.now
         # Draw first, whatever happens next, so that variants stay aligned (common numbers).
-        u = self.streams[SCHEDULE].random()
-        if item.when is not None and not item.when(self.ns):
+        u = self._streams[SCHEDULE].random()
+        if item.when is not None and not item.when(self._ns):
             return
         if item.probability is not None and u >= self._probability(item.probability):
             return
         action = self._choose(item.choice, SCHEDULE)
         if action is not None:
-            self._execute(action, self.env.now)
+            self._execute(action, self._env.now)
 
     # -- rules ----------------------------------------------------------------------------
-    def _on_response(self, event: simpy.Event) -> None:
-        if self.done:
+    def _on_response(self, due: Due) -> None:
+        rule: Rule = due.value
+        if rule.index in self._muted:
+            return  # a suppressed rule's response does nothing (Replication.suppress)
+        if self._done:
             return
-        rule = cast(Rule, event.value)
-        self.ns[DAY] = self.env.now
+        self._ns[DAY] = self._env.now
         action = self._choose(rule.choice, FIRST_PROCESS + len(self.model.processes) +
                               rule.index)
         if action is not None:
-            self._execute(action, self.env.now)
+            self._execute(action, self._env.now)
 
-    # -- the one place where the world changes ----------------------------------------------
-    def _execute(self, index: int, now: float) -> None:  # noqa: C901 - inlined hot path
-        """Take action ``index`` at day ``now``: effects, rung, outcomes, rules, rates."""
-        if self.done:
-            return
-        if now != self.instant:
-            self.instant, self.instant_actions = now, 0
-        self.instant_actions += 1
-        if self.instant_actions > MAX_ACTIONS_AT_ONCE:
-            self._runaway()
-        ns = self.ns
-        ns[DAY] = now
-        self.counts[index] += 1
-        action, effects, effect_code, rules, action_outcomes, outcomes_on = \
-            self.plan.steps[index]
-        changed: list[str] = []
-        if effects:
-            # Simultaneous assignment: every effect reads the values before the action.
-            try:
-                values = eval(effect_code, GLOBALS, ns)  # noqa: S307
-            except (ArithmeticError, ValueError, TypeError):
-                # Evaluate one by one to say which effect failed (raises EvalError).
-                values = [expr(ns) for _, expr, _, _ in effects]
-            for (var, expr, low, high), value in zip(effects, values, strict=True):
-                value = float(value)
-                if not -INF < value < INF:  # also rejects NaN
-                    raise EvalError(f"effect on '{var}' gave {value:g} ({expr.label}); "
-                                    "state values must stay finite (add min/max to the "
-                                    "state variable?)")
-                if low is not None and value < low:
-                    value = low
-                elif high is not None and value > high:
-                    value = high
-                if value != ns[var]:
-                    ns[var] = value
-                    changed.append(var)
-        if action.rung is not None:
-            target = max(self.rung, action.rung) if action.rung_mode == "raise" else action.rung
-            if target != self.rung:
-                peak = self.peak
-                self._move_rung(target, now)
-                changed.append(RUNG)
-                if self.peak != peak:
-                    changed.append(PEAK)
-        if self.trace:
-            self.events.append(TraceEvent(now, index, dict(ns)))
-        outcome_days = self.outcome_days
-        for o in action_outcomes:
-            if outcome_days[o] == INF:
-                outcome_days[o] = now
-        if changed:
-            for o, when in outcomes_on:
-                if outcome_days[o] == INF and when(ns):
-                    outcome_days[o] = now
-        if action.ends_run:
-            self._finish(action.id, now)
-            return
+    def _trigger(self, index: int, rules: tuple[RuleStep, ...], ns: dict[str, Any]) -> None:
+        """Draw the rules that action ``index`` triggers; schedule those that respond."""
         for rule, source, when, probability in rules:
-            rng = self.rngs[source] or self.streams[source]
+            rng = self._rngs[source] or self._streams[source]
             # Always draw, even when `when` is false or p is 0 or 1, so that variants stay
             # aligned draw for draw (common random numbers).
             u = rng.random()
@@ -507,6 +560,58 @@ class _Replication:
                 p = self._probability(probability)
             if u < p:
                 self._timeout(rule.delay.sample(rng), self._on_response, rule)
+        if self._observer is not None:
+            self._observer.rules_drawn(self, index)
+
+    # -- the one place where the world changes ----------------------------------------------
+    def _execute(self, index: int, now: float) -> None:
+        """Take action ``index`` at day ``now``: effects, rung, outcomes, rules, rates.
+
+        Every caller has checked that the run is not over. Inlined where every action
+        passes (effects, rates); what fewer actions need (a rung, outcomes, rules) is in
+        helpers called only when present."""
+        if now != self._instant:
+            self._instant, self._instant_actions = now, 0
+        self._instant_actions += 1
+        if self._instant_actions > MAX_ACTIONS_AT_ONCE:
+            self._runaway()
+        ns = self._ns
+        ns[DAY] = now
+        self._counts[index] += 1
+        action, effects, effect_code, rules, marks, conditions = self.plan.steps[index]
+        changed: list[str] = []
+        if effects:
+            # Simultaneous assignment: every effect reads the values before the action.
+            try:
+                values = eval(effect_code, _GLOBALS, ns)  # noqa: S307
+            except (ArithmeticError, ValueError, TypeError):
+                # Evaluate one by one to say which effect failed (raises EvalError).
+                values = [expr(ns) for _, expr, _, _ in effects]
+            for (var, expr, low, high), value in zip(effects, values, strict=True):
+                value = float(value)
+                if not -INF < value < INF:  # also rejects NaN
+                    raise EvalError(f"effect on '{var}' gave {value:g} ({expr.label}); "
+                                    "state values must stay finite (add min/max to the "
+                                    "state variable?)")
+                # Clipped to the variable's bounds (-inf and inf when it has none).
+                if value < low:
+                    value = low
+                elif value > high:
+                    value = high
+                if value != ns[var]:
+                    ns[var] = value
+                    changed.append(var)
+        if action.rung is not None:
+            self._take_rung(action, now, changed)
+        if self._trace:
+            self._events.append(TraceEvent(now, index, dict(ns)))
+        if marks or conditions:
+            self._mark(marks, conditions if changed else (), now)
+        if action.ends_run:
+            self._finish(action.id, now)
+            return
+        if rules:
+            self._trigger(index, rules, ns)
         # Only rates that read a value that really changed are recomputed, and a clock is
         # redrawn only if its rate differs (memorylessness makes keeping it exact).
         if changed:
@@ -515,25 +620,49 @@ class _Replication:
             if code is not None:
                 self._recompute(todo, code)
 
-    def _recompute(self, todo: tuple[int, ...], code: Any) -> None:
+    def _take_rung(self, action: Action, now: float, changed: list[str]) -> None:
+        """Raise (or set) the rung as ``action`` says; note RUNG and PEAK if they moved."""
+        assert action.rung is not None
+        target = max(self._rung, action.rung) if action.rung_mode == "raise" else action.rung
+        if target != self._rung:
+            peak = self._peak
+            self._move_rung(target, now)
+            changed.append(RUNG)
+            if self._peak != peak:
+                changed.append(PEAK)
+
+    def _mark(self, marks: tuple[int, ...], conditions: tuple[Condition, ...],
+              now: float) -> None:
+        """Date the outcomes an action marks, and those whose condition now holds (the
+        first time only)."""
+        outcome_days = self._outcome_days
+        for o in marks:
+            if outcome_days[o] == INF:
+                outcome_days[o] = now
+        for o, when in conditions:
+            if outcome_days[o] == INF and when(self._ns):
+                outcome_days[o] = now
+
+    def _recompute(self, todo: tuple[int, ...], code: CodeType) -> None:
         """Re-arm those of processes ``todo`` whose rate (tuple ``code``) changed."""
-        rates, processes, waiting = self.rates, self.model.processes, self.waiting
+        if self._observer is not None:
+            self._observer.rates_changing(self, todo)
+        rates, processes, waiting = self._rates, self.model.processes, self._waiting
         try:
             # All the rates that read a changed value, in one eval (indices, not Process
             # objects: hashing frozen dataclasses is costly here).
-            values = eval(code, GLOBALS, self.ns)  # noqa: S307
+            values = eval(code, _GLOBALS, self._ns)  # noqa: S307
         except (ArithmeticError, ValueError, TypeError):
             values = None
         if values is None:
             # Rare: one of them failed; take them one by one to report which (and to skip,
             # as always, the processes not started yet).
             for i in todo:
-                process = processes[i]
-                rate = self._rate_of(process)
+                rate = self._rate_of(processes[i])
                 if rate != rates[i]:
                     self._arm_at(i, rate)
             return
-        versions = self.versions
+        versions = self._versions
         for i, rate in zip(todo, values, strict=True):
             if rate != rates[i]:
                 if waiting and i in waiting:
@@ -548,35 +677,48 @@ class _Replication:
 
     def _move_rung(self, target: int, now: float) -> None:
         initial = self.model.initial_rung
-        first = self.first_reach
+        first = self._first_reach
         # A rung above the start is reached when the rung is at or above it; one below
         # the start (settlement, ceasefire) when the rung is at or below it.
         span = range(initial + 1, target + 1) if target > initial else range(target, initial)
         for k in span:
             if first[k] == INF:
                 first[k] = now
-        self.rung = target
-        self.ns[RUNG] = float(target)
-        if target > self.peak:
-            self.peak = target
-            self.ns[PEAK] = float(target)
-        self.rung_path.append((now, target))
+        self._rung = target
+        self._ns[RUNG] = float(target)
+        if target > self._peak:
+            self._peak = target
+            self._ns[PEAK] = float(target)
+        self._rung_path.append((now, target))
 
     def _finish(self, reason: str, now: float) -> None:
-        self.done = True
-        self.terminal = reason
-        self.end_day = now
-        if not self.stop.triggered:
-            self.stop.succeed()
+        self._done = True
+        self._terminal = reason
+        self._end_day = now
+        if not self._stop.triggered:
+            self._stop.succeed()
 
-    # -- run ------------------------------------------------------------------------------
+    def _on_horizon(self, due: Due) -> None:
+        if not self._done:
+            self._finish("horizon", self.model.horizon)
+
+    @contextmanager
+    def _located(self) -> Iterator[None]:
+        try:
+            yield
+        except EvalError as exc:
+            raise ModelRuntimeError(f"replication {self.replication}, day "
+                                    f"{self._env.now:.2f}: {exc}; "
+                                    f"{_state_text(self.model, self._ns)}") from None
+
+    # -- driving it -------------------------------------------------------------------------
     def begin(self) -> None:
         """Put the schedule, the rate clocks and the cadence processes on the calendar."""
-        model, env = self.model, self.env
+        model, env = self.model, self._env
         with self._located():
             for outcome in self.plan.when_outcomes:
-                if outcome.when is not None and outcome.when(self.ns):
-                    self.outcome_days[outcome.index] = 0.0
+                if outcome.when is not None and outcome.when(self._ns):
+                    self._outcome_days[outcome.index] = 0.0
             for item in model.schedule:
                 self._timeout(item.day, self._on_scheduled, item)
             for process in self.plan.rate_processes:
@@ -586,50 +728,48 @@ class _Replication:
                     self._arm(process)
             for process in self.plan.cadence_processes:
                 # Callbacks rather than a generator process: no process resumption per tick.
-                env.schedule(Due(self._on_tick, (process, 0)), NORMAL,  # type: ignore[arg-type]
+                env.schedule(Due(self._on_tick, process, 0), NORMAL,  # type: ignore[arg-type]
                              process.start)
         # The horizon is inclusive: its event has a lower priority than every other event,
         # so whatever is due at exactly the horizon (a schedule entry, a cadence decision,
         # a zero-delay cascade) happens before the run ends, whatever order it was queued in.
-        horizon = simpy.Event(env)
-        horizon._ok, horizon._value = True, None  # a pre-triggered event, as Timeout builds it
-        env.schedule(horizon, cast(Any, HORIZON_PRIORITY), model.horizon)
-        horizon.callbacks.append(lambda _: self._finish("horizon", model.horizon)
-                                 if not self.done else None)
+        env.schedule(Due(self._on_horizon, None),  # type: ignore[arg-type]
+                     cast(Any, HORIZON_PRIORITY), model.horizon)
 
     def advance(self, day: float) -> None:
         """Simulate up to (not including) ``day``, or to the end when day >= horizon."""
         with self._located():
             if day >= self.model.horizon:
-                self.env.run(until=self.stop)
-            elif day > self.env.now and not self.done:
-                self.env.run(until=day)
+                self._env.run(until=self._stop)
+            elif day > self._env.now and not self._done:
+                self._env.run(until=day)
 
-    def set_levers(self, changes: dict[str, Any]) -> None:
-        """Change levers mid-run (interactive play); rates that read them are redrawn."""
+    def run(self) -> Record:
+        """Simulate the whole replication and return its record."""
+        self.begin()
+        self.advance(self.model.horizon)
+        return self.record()
+
+    def set_levers(self, changes: Mapping[str, Any]) -> None:
+        """Change levers mid-run (interactive play); rates that read them are redrawn.
+
+        A choice lever takes its option's name; any other lever its number."""
         choices = {lv.id: lv for lv in self.model.levers if lv.is_choice}
-        self.ns.update({k: float(choices[k].options.index(v)) if k in choices else v
-                        for k, v in changes.items()})
+        self._ns.update({k: float(choices[k].options.index(v)) if k in choices else v
+                         for k, v in changes.items()})
         with self._located():
             for process in self.plan.rate_processes:
                 if _reads(process.rate, process.when) & changes.keys():
                     self._arm(process)
 
-    # -- the public face for play, games and their continuations ------------------------------
-    @property
-    def day(self) -> float:
-        """The simulated day reached so far."""
-        return float(self.env.now)
-
-    def values(self) -> Mapping[str, Any]:
-        """Every named value now (levers, parameters, state, rung, peak, day), read-only."""
-        return MappingProxyType(self.ns)
-
     def inject(self, index: int) -> None:
         """Take action ``index`` now, as if a process had chosen it (a player's decision or
-        a facilitator's injection): effects, rung, outcomes, rules and rates as always."""
+        a facilitator's injection): effects, rung, outcomes, rules and rates as always.
+        Nothing happens once the run is over."""
+        if self._done:
+            return
         with self._located():
-            self._execute(index, self.env.now)
+            self._execute(index, self._env.now)
 
     def branch(self, seed: int, key: tuple[int, ...]) -> None:
         """Continue on fresh dice: streams from (seed, replication, *key) from now on.
@@ -637,40 +777,95 @@ class _Replication:
         Every running rate clock is redrawn from the new streams (exact, since the
         exponential is memoryless); responses already scheduled and cadence ticks keep their
         times, as they are part of the state. Parameters keep their drawn values."""
-        self.streams = Streams(seed, self.replication, self.plan.n_streams, key)
-        self.rngs = self.streams.cache
+        self._streams = Streams(seed, self.replication, self.plan.n_streams, key)
+        self._rngs = self._streams.cache
         with self._located():
             for process in self.plan.rate_processes:
-                if process.index not in self.waiting and not self.done:
-                    self._arm_at(process.index, self.rates[process.index])
+                if process.index not in self._waiting and not self._done:
+                    self._arm_at(process.index, self._rates[process.index])
+
+    def suppress(self, processes: Sequence[int] = (), rules: Sequence[int] = ()) -> None:
+        """Make rate processes ``processes`` and rules ``rules`` fire and do nothing: a
+        suppressed clock takes no action and draws no new clock (until a change of what its
+        rate reads redraws it), a suppressed rule's response takes no action. Their triggers
+        still draw, so every other source keeps its numbers (``sim.run.rare`` scores their
+        probability instead). Call before :meth:`begin`."""
+        self._single = list(self._single)
+        for i in processes:
+            self._single[i] = SUPPRESSED
+        self._muted = self._muted | frozenset(rules)
 
     @contextmanager
-    def _located(self) -> Iterator[None]:
-        try:
+    def located(self) -> Iterator[None]:
+        """Within it, an :class:`~sim.spec.expr.EvalError` (an expression evaluated on
+        this replication's values failed) becomes the :class:`ModelRuntimeError` that names
+        this replication, its day and its state, as the engine's own failures do."""
+        with self._located():
             yield
-        except EvalError as exc:
-            raise ModelRuntimeError(f"replication {self.replication}, day "
-                                    f"{self.env.now:.2f}: {exc}; "
-                                    f"{_state_text(self.model, self.ns)}") from None
+
+    # -- reading it -----------------------------------------------------------------------
+    @property
+    def day(self) -> float:
+        """The simulated day reached so far."""
+        return float(self._env.now)
+
+    @property
+    def done(self) -> bool:
+        """True once the run has ended (at the horizon or by a terminal action)."""
+        return self._done
+
+    @property
+    def end_day(self) -> float:
+        """The day the run ended (the horizon until it ends)."""
+        return self._end_day
+
+    @property
+    def rung(self) -> int:
+        """The current rung (an index into ``model.rungs``)."""
+        return self._rung
+
+    @property
+    def peak(self) -> int:
+        """The highest rung so far."""
+        return self._peak
+
+    @property
+    def parameters(self) -> tuple[float, ...]:
+        """The uncertain parameters' values in this replication, in model order."""
+        return tuple(self._parameters)
+
+    @property
+    def outcome_days(self) -> tuple[float, ...]:
+        """Per outcome, the day it first happened (``inf`` until it does)."""
+        return tuple(self._outcome_days)
+
+    @property
+    def first_reach(self) -> tuple[float, ...]:
+        """Per rung, the day it was first reached (``inf`` until it is)."""
+        return tuple(self._first_reach)
+
+    @property
+    def events(self) -> Sequence[TraceEvent]:
+        """Every action so far with the values just after it (empty unless traced)."""
+        return self._events
+
+    def values(self) -> Mapping[str, Any]:
+        """Every named value now (levers, parameters, state, rung, peak, day), read-only
+        and live (it follows the run)."""
+        return self._view
+
+    def has_started(self, process: int) -> bool:
+        """False while rate process ``process`` waits for its ``start`` day."""
+        return process not in self._waiting
 
     def record(self) -> Record:
         """The flat record of what happened so far."""
-        model, ns = self.model, self.ns
+        model, ns = self.model, self._ns
         return Record(
-            replication=self.replication, peak=self.peak, final_rung=self.rung,
-            end_day=self.end_day, terminal=self.terminal,
-            first_reach=tuple(self.first_reach), outcome_days=tuple(self.outcome_days),
-            action_counts=tuple(self.counts),
+            replication=self.replication, peak=self._peak, final_rung=self._rung,
+            end_day=self._end_day, terminal=self._terminal,
+            first_reach=tuple(self._first_reach), outcome_days=tuple(self._outcome_days),
+            action_counts=tuple(self._counts),
             final_state=tuple(float(ns[s.id]) for s in model.state),
-            parameters=tuple(self.parameters), rung_path=tuple(self.rung_path),
-            events=tuple(self.events), n_events=self.n_events)
-
-    def run(self) -> Record:
-        """Simulate the whole replication."""
-        self.begin()
-        self.advance(self.model.horizon)
-        return self.record()
-
-
-# The public name of a replication driven step by step (play mode, the crisis game).
-Replication = _Replication
+            parameters=tuple(self._parameters), rung_path=tuple(self._rung_path),
+            events=tuple(self._events), n_events=self._n_events)

@@ -38,15 +38,14 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-import simpy
-
 from ..errors import UsageError
-from ..spec.expr import _GLOBALS as GLOBALS
-from ..spec.expr import EvalError, Expr
+from ..spec.expr import EvalError, Expr, safe_globals
 from ..spec.model import PEAK, Model, Process
-from .engine import Plan, _Replication  # the engine's replication, extended below
+from .engine import Observer, Plan, Replication
 from .record import Record
 
+# The globals of the rate evaluations at the lattice's nodes (no builtins).
+_GLOBALS = safe_globals()
 # The 97.5% normal quantile, as sim.results.stats.Z95 (that stage sits above this one).
 Z95 = 1.959963984540054
 
@@ -213,19 +212,18 @@ class _Watch:
         self.triggers: list[tuple[float, int, dict[str, Any]]] = []  # (day, rule, values)
 
 
-class _Watched(_Replication):
-    """A replication, draw for draw the ordinary one, that also records what the last
-    steps' probabilities need: how long each suppressed rate's inputs held each value
-    (``spans``), and the state at every trigger of a suppressed rule.
+class _Watcher(Observer):
+    """Books, while a replication runs, what the last steps' probabilities need: how long
+    each suppressed rate's inputs held each value (``spans``), and the state at every
+    trigger of a suppressed rule.
 
-    Until a last step produces the outcome this *is* the suppressed run (the last steps
-    draw only from their own streams), so a run where the outcome did not happen needs no
-    second, suppressed run (:class:`_Suppressed`).
+    The replication it watches is, draw for draw, the ordinary one. Until a last step
+    produces the outcome it *is* the suppressed run (the last steps draw only from their
+    own streams), so a run where the outcome did not happen needs no second, suppressed
+    run (:func:`_run`).
     """
 
-    def __init__(self, plan: Plan, seed: int, replication: int,
-                 watches: Sequence[_Watch]) -> None:
-        super().__init__(plan, seed, replication, False)
+    def __init__(self, watches: Sequence[_Watch]) -> None:
         self.watches = list(watches)
         keys = {i: names for w in watches for i, names in w.target.keys}
         self.getters = {i: itemgetter(*names) if names else _nothing
@@ -240,65 +238,51 @@ class _Watched(_Replication):
                     self.triggered_by.setdefault(a, []).append((w, r))
         self.booked: dict[tuple[int, ...], tuple[int, ...]] = {}
 
-    def _book(self, i: int, now: float) -> None:
+    def open(self, rep: Replication) -> None:
+        """Open every span at the start (after ``rep.begin()``)."""
+        values = rep.values()
+        for i, get in self.getters.items():
+            self.current[i] = (0.0, (i, not rep.has_started(i), get(values)))
+
+    def close(self, rep: Replication) -> None:
+        """Close every span at the run's last day."""
+        for i in self.getters:
+            self._book(rep, i, rep.end_day)
+
+    def _book(self, rep: Replication, i: int, now: float) -> None:
         """Close process ``i``'s current span at ``now`` and open one at its new inputs."""
         since, key = self.current[i]
         if now > since:
             self.spans[key] = self.spans.get(key, 0.0) + (now - since)
-        self.current[i] = (now, (i, i in self.waiting, self.getters[i](self.ns)))
+        self.current[i] = (now, (i, not rep.has_started(i), self.getters[i](rep.values())))
 
-    def begin(self) -> None:
-        super().begin()
-        for i, get in self.getters.items():
-            self.current[i] = (0.0, (i, i in self.waiting, get(self.ns)))
-
-    def _recompute(self, todo: tuple[int, ...], code: Any) -> None:
-        # Called after an action changed values that the rates in ``todo`` read.
-        watched = self.booked.get(todo)
+    def rates_changing(self, rep: Replication, processes: tuple[int, ...]) -> None:
+        watched = self.booked.get(processes)
         if watched is None:
-            watched = self.booked[todo] = tuple(i for i in self.getters if i in todo)
+            watched = self.booked[processes] = tuple(i for i in self.getters if i in processes)
         for i in watched:
-            self._book(i, self.env.now)
-        super()._recompute(todo, code)
+            self._book(rep, i, rep.day)
 
-    def _on_start(self, event: simpy.Event) -> None:
-        super()._on_start(event)
-        process: Any = event.value
-        i = process.index
-        if i in self.getters:
-            self._book(i, self.env.now)
+    def started(self, rep: Replication, process: int) -> None:
+        if process in self.getters:
+            self._book(rep, process, rep.day)
 
-    def _note_triggers(self, index: int, now: float) -> None:
-        """Execute action ``index``, noting the state for the suppressed rules it triggers
-        (only in the classes below that have such rules: it is an extra call per action)."""
-        done = self.done
-        _Replication._execute(self, index, now)
-        if not done and not self.done:
-            # The rules were just evaluated on exactly this state (rules change nothing).
-            for w, r in self.triggered_by[index]:
-                rule = self.model.rules[r]
+    def rules_drawn(self, rep: Replication, action: int) -> None:
+        # The rules were just evaluated on exactly this state (rules change nothing).
+        notes = self.triggered_by.get(action)
+        if notes:
+            values, model, now = rep.values(), rep.model, rep.day
+            for w, r in notes:
+                rule = model.rules[r]
                 names = _reads(rule.probability, rule.when)
-                w.triggers.append((now, r, {n: self.ns[n] for n in names}))
+                w.triggers.append((now, r, {n: values[n] for n in names}))
 
-    def finish(self) -> Record:
-        """Run to the end and close every span at the run's last day."""
-        self.begin()
-        self.advance(self.model.horizon)
-        for i in self.getters:
-            self._book(i, self.end_day)
-        return self.record()
-
-    def reached(self, target: RareTarget) -> bool:
-        """Whether the target happened in this run."""
-        days = self.outcome_days if target.kind == "outcome" else self.first_reach
-        return days[target.position] < math.inf
-
-    def score(self, w: _Watch) -> float:
-        """The conditional probability of ``w``'s target given this (finished) run,
+    def score(self, rep: Replication, w: _Watch) -> float:
+        """The conditional probability of ``w``'s target given the finished run ``rep``,
         averaged over the lattice of its private parameters."""
-        if self.reached(w.target):
+        if _reached(rep, w.target):
             return 1.0
-        model = self.model
+        model = rep.model
         spans = [(i, values, span) for (i, waiting, values), span in self.spans.items()
                  if not waiting and i in w.processes]
         if not spans and not w.triggers:
@@ -308,19 +292,20 @@ class _Watched(_Replication):
         used |= _reads(*(e for _, r, _ in w.triggers
                          for e in (model.rules[r].probability, model.rules[r].when)))
         private = [k for k in w.private if model.parameters[k].id in used]
-        nodes = lattice(model, private, self.parameters)
+        nodes = lattice(model, private, rep.parameters)
         log_none = [0.0] * len(nodes)
-        with self._located():
+        final = dict(rep.values())
+        with rep.located():
             for i, values, span in spans:
                 names = dict(w.target.keys)[i]
-                ns = {**self.ns, **dict(zip(names, values if len(names) > 1 else (values,),
-                                            strict=True))}
-                for j, rate in enumerate(self._rates_at(i, ns, nodes)):
+                ns = {**final, **dict(zip(names, values if len(names) > 1 else (values,),
+                                          strict=True))}
+                for j, rate in enumerate(_rates_at(rep.plan, i, ns, nodes)):
                     log_none[j] -= span * rate
-            end = self.end_day
+            end = rep.end_day
             for day, r, values in w.triggers:
                 rule = model.rules[r]
-                ns = {**self.ns, **values}
+                ns = {**final, **values}
                 due = rule.delay.cdf(end - day)
                 for j, node in enumerate(nodes):
                     ns.update(node)
@@ -330,23 +315,30 @@ class _Watched(_Replication):
         return math.fsum(-math.expm1(x) for x in log_none) / len(nodes)
 
 
-    def _rates_at(self, i: int, ns: dict[str, Any], nodes: list[dict[str, float]]
-                  ) -> list[float]:
-        """Process ``i``'s rate on ``ns`` at every node, in one evaluation."""
-        const = self.plan.rate_const[i]
-        if const is not None:
-            return [const] * len(nodes)
-        names = tuple(nodes[0])
-        code = _node_code(self.plan.rate_python[i], names)
-        scope = {**GLOBALS, **ns, "__nodes__": [tuple(n.values()) for n in nodes]}
-        try:
-            rates = eval(code, scope)  # noqa: S307 - checked expression text, no builtins
-        except (ArithmeticError, ValueError, TypeError):
-            rates = None
-        if rates is None or not all(0.0 <= r < math.inf for r in rates):
-            process = self.model.processes[i]
-            return [_rate(process, {**ns, **node}) for node in nodes]  # raises, naming it
-        return [float(r) for r in rates]
+def _reached(rep: Replication, target: RareTarget) -> bool:
+    """Whether the target happened in the replication so far."""
+    days = rep.outcome_days if target.kind == "outcome" else rep.first_reach
+    return days[target.position] < math.inf
+
+
+def _rates_at(plan: Plan, i: int, ns: dict[str, Any], nodes: list[dict[str, float]]
+              ) -> list[float]:
+    """Process ``i``'s rate on ``ns`` at every node, in one evaluation."""
+    const = plan.rate_const[i]
+    if const is not None:
+        return [const] * len(nodes)
+    names = tuple(nodes[0])
+    code = _node_code(plan.rate_python[i], names)
+    # The comprehension's inner scope reads the variables as globals.
+    scope = {**_GLOBALS, **ns, "__nodes__": [tuple(n.values()) for n in nodes]}
+    try:
+        rates = eval(code, scope)  # noqa: S307 - checked expression text, no builtins
+    except (ArithmeticError, ValueError, TypeError):
+        rates = None
+    if rates is None or not all(0.0 <= r < math.inf for r in rates):
+        process = plan.model.processes[i]
+        return [_rate(process, {**ns, **node}) for node in nodes]  # raises, naming it
+    return [float(r) for r in rates]
 
 
 _CODES: dict[tuple[str, tuple[str, ...]], Any] = {}
@@ -362,54 +354,19 @@ def _node_code(python: str, names: tuple[str, ...]) -> Any:
     return code
 
 
-class _WatchedTriggers(_Watched):
-    """A watched replication whose suppressed rules have triggers to note."""
-
-    def _execute(self, index: int, now: float) -> None:
-        if index in self.triggered_by:
-            self._note_triggers(index, now)
-        else:
-            super()._execute(index, now)
-
-
-class _Suppress:
-    """The conditional run: the last steps fire and do nothing (their probability is in
-    the hazard and the triggers instead)."""
-
-    processes: frozenset[int]
-    rules: frozenset[int]
-
-    def _on_clock(self, event: simpy.Event) -> None:
-        value: Any = event.value  # (process index, clock version)
-        if value[0] not in self.processes:
-            super()._on_clock(event)  # type: ignore[misc]
-
-    def _on_response(self, event: simpy.Event) -> None:
-        rule: Any = event.value
-        if rule.index not in self.rules:
-            super()._on_response(event)  # type: ignore[misc]
-
-
-class _Suppressed(_Suppress, _Watched):
-    pass
-
-
-class _SuppressedTriggers(_Suppress, _WatchedTriggers):
-    pass
-
-
-def _watched(plan: Plan, seed: int, replication: int, watches: Sequence[_Watch],
-             suppress: bool) -> _Watched:
-    """The lightest replication class that does the job (each override costs a call)."""
-    triggers = any(actions for w in watches for _, actions in w.target.triggers)
-    if not suppress:
-        cls: type[_Watched] = _WatchedTriggers if triggers else _Watched
-        return cls(plan, seed, replication, watches)
-    cls = _SuppressedTriggers if triggers else _Suppressed
-    rep = cls(plan, seed, replication, watches)
-    rep.processes = frozenset(i for w in watches for i in w.processes)
-    rep.rules = frozenset(r for w in watches for r in w.rules)
-    return rep
+def _run(plan: Plan, seed: int, replication: int, watches: Sequence[_Watch],
+         suppress: bool) -> tuple[Replication, _Watcher, Record]:
+    """Run a replication watched for ``watches``, their last steps suppressed or not."""
+    watcher = _Watcher(watches)
+    rep = Replication(plan, seed, replication, observer=watcher)
+    if suppress:
+        rep.suppress(processes=[i for w in watches for i in w.processes],
+                     rules=[r for w in watches for r in w.rules])
+    rep.begin()
+    watcher.open(rep)
+    rep.advance(plan.model.horizon)
+    watcher.close(rep)
+    return rep, watcher, rep.record()
 
 
 def _nothing(ns: Any) -> tuple[()]:
@@ -439,18 +396,16 @@ def replicate(plan: Plan, seed: int, replication: int,
     """The ordinary record of one replication, each target's conditional score, and for
     each target whether it took a second, suppressed run (it happened in the first)."""
     watches = [_Watch(t) for t in targets]
-    rep = _watched(plan, seed, replication, watches, suppress=False)
-    record = rep.finish()
+    rep, watcher, record = _run(plan, seed, replication, watches, suppress=False)
     scores, reruns = [], []
     for w in watches:
-        again = rep.reached(w.target)
+        again = _reached(rep, w.target)
         if again:
             w = _Watch(w.target)
-            suppressed = _watched(plan, seed, replication, [w], suppress=True)
-            suppressed.finish()
-            scores.append(suppressed.score(w))
+            suppressed, again_watcher, _ = _run(plan, seed, replication, [w], suppress=True)
+            scores.append(again_watcher.score(suppressed, w))
         else:
-            scores.append(rep.score(w))
+            scores.append(watcher.score(rep, w))
         reruns.append(again)
     return record, scores, reruns
 

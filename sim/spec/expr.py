@@ -75,6 +75,20 @@ FUNCTIONS: dict[str, tuple[Any, int, int | None]] = {
 _GLOBALS: dict[str, Any] = {"__builtins__": {}, "__pow__": _pow,
                             **{k: v[0] for k, v in FUNCTIONS.items()}}
 
+
+
+def safe_globals() -> dict[str, Any]:
+    """A fresh copy of the globals every compiled expression runs with: the whitelisted
+    functions and no builtins.
+
+    For code that calls ``eval`` itself on code compiled from checked ``Expr.python``
+    texts: the engine evaluates all of an action's effects (or all the rates that read a
+    changed value) as one tuple, and ``sim.run.rare`` a rate at many parameter values in
+    one comprehension. Use it as the ``globals`` of ``eval`` (or merge variables into it
+    when inner scopes must read them); never add builtins to it."""
+    return dict(_GLOBALS)
+
+
 _BOOL_WORDS = {"true": True, "True": True, "false": False, "False": False}
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv)
 _ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
