@@ -20,6 +20,7 @@ SimPy process would cost two.)
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from math import log
@@ -49,6 +50,9 @@ from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
 OVERRIDE_BRANCH = 0x9A7A
 
 INF = math.inf
+# The bounds of a state variable without min or max: finite, so that one chained comparison
+# with the bounds also catches an infinite or NaN value.
+FLOAT_MAX = sys.float_info.max
 MAX_ACTIONS_AT_ONCE = 10_000
 # A replication of a sensible scenario has hundreds or thousands of events; a model that
 # needs more than this is almost surely a runaway (a huge rate, a tiny cadence, a rule
@@ -87,7 +91,8 @@ class Due:
 
 
 class Effect(NamedTuple):
-    """One effect of an action, with its variable's bounds (-inf/inf when unbounded)."""
+    """One effect of an action, with its variable's bounds (finite: +-FLOAT_MAX when the
+    variable has none)."""
 
     var: str
     expr: Expr
@@ -197,9 +202,9 @@ class Plan:
                     f"({p.rate.python}) if ({p.when.python}) else 0.0"
                 self.rate_python[p.index] = text
                 self.rate_code[p.index] = compile(text, "<rate>", "eval")
-        # The rates to recompute after a change, keyed by what changed: a name, or a tuple
-        # of names in the order the action changed them. Filled lazily (few keys occur).
-        self.rate_batches: dict[str | tuple[str, ...], RateBatch] = {}
+        # The rates to recompute after a change, keyed by the names an action changed, in
+        # the order it changed them. Filled on first use (few keys occur).
+        self.rate_batches = _RateBatches(self)
         # The action a rate process always takes (a one-action choice), or -1 to draw one.
         self.single = [p.choice.actions[0] if p.choice.single else -1
                        for p in model.processes]
@@ -242,19 +247,18 @@ class Plan:
 
     def _bounds(self, var: str) -> tuple[float, float]:
         low, high = self.state_bounds[var]
-        return -INF if low is None else low, INF if high is None else high
+        return (-FLOAT_MAX if low is None else max(low, -FLOAT_MAX),
+                FLOAT_MAX if high is None else min(high, FLOAT_MAX))
 
-    def rate_batch(self, key: str | tuple[str, ...]) -> RateBatch:
-        """The rates to recompute when the names ``key`` changed (cached per key)."""
-        batch = self.rate_batches.get(key)
-        if batch is None:
-            names = (key,) if isinstance(key, str) else key
-            todo = tuple(dict.fromkeys(i for name in names for i in self.readers[name]
-                                       if self.rate_const[i] is None))
-            code = _tuple_code([self.rate_python[i] for i in todo], "<rates>") if todo \
-                else None
-            batch = self.rate_batches[key] = RateBatch(todo, code)
-        return batch
+    def rate_batch(self, names: tuple[str, ...]) -> RateBatch:
+        """The rates to recompute when ``names`` changed (cached in ``rate_batches``)."""
+        return self.rate_batches[names]
+
+    def _new_rate_batch(self, names: tuple[str, ...]) -> RateBatch:
+        todo = tuple(dict.fromkeys(i for name in names for i in self.readers[name]
+                                   if self.rate_const[i] is None))
+        code = _tuple_code([self.rate_python[i] for i in todo], "<rates>") if todo else None
+        return RateBatch(todo, code)
 
     def run(self, seed: int, replication: int, trace: bool = False,
             parameters: Sequence[float] | None = None) -> Record:
@@ -270,6 +274,27 @@ class Plan:
         rep = Replication(self, seed, replication, trace=trace)
         rep.begin()
         return rep
+
+
+class _RateBatches(dict[tuple[str, ...], RateBatch]):
+    """A plan's rate batches by the names changed, each made on first use (a subscript
+    that misses builds it: one lookup on the hot path, no ``get``)."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def __missing__(self, names: tuple[str, ...]) -> RateBatch:
+        batch = self[names] = self.plan._new_rate_batch(names)
+        return batch
+
+
+def _clipped(var: str, expr: Expr, value: float, low: float, high: float) -> float:
+    """The value of an effect on ``var`` clipped to [low, high]; EvalError if not finite."""
+    if not -INF < value < INF:  # also rejects NaN
+        raise EvalError(f"effect on '{var}' gave {value:g} ({expr.label}); state values "
+                        "must stay finite (add min/max to the state variable?)")
+    return low if value < low else high if value > high else value
 
 
 class Observer:
@@ -308,6 +333,9 @@ class Replication:
     def __init__(self, plan: Plan, seed: int, replication: int, *, trace: bool = False,
                  pinned: Sequence[float] | None = None,
                  observer: Observer | None = None) -> None:
+        # At most 29 attributes (tests/test_engine.py checks): CPython keeps up to 29
+        # instance attributes in the shared-key layout its specialised attribute loads
+        # use; a 30th makes every self.x on the hot path slower (measured: 4% of a run).
         model = plan.model
         self.plan = plan
         self.model = model
@@ -315,7 +343,6 @@ class Replication:
         self._env = simpy.Environment()
         self._streams = Streams(seed, replication, plan.n_streams)
         self._rngs = self._streams.cache  # the hot path reads created streams directly
-        self._trace = trace
         self._observer = observer
         self._done = False
         self._terminal = "horizon"
@@ -325,7 +352,6 @@ class Replication:
         ns: dict[str, Any] = dict(plan.lever_values)
         ns.update(zip(plan.parameter_ids, self._parameters, strict=True))
         self._ns = ns
-        self._view = MappingProxyType(ns)
         with self._located():
             for var in model.state:
                 value = float(var.initial(ns))
@@ -342,7 +368,8 @@ class Replication:
         self._rung_path: list[tuple[float, int]] = [(0.0, model.initial_rung)]
         self._outcome_days = [INF] * len(model.outcomes)
         self._counts = [0] * len(model.actions)
-        self._events: list[TraceEvent] = []
+        # Every action with the values after it when traced, else None.
+        self._events: list[TraceEvent] | None = [] if trace else None
         self._rates = [0.0] * len(model.processes)
         self._versions = [0] * len(model.processes)
         self._single = plan.single  # copied by suppress()
@@ -546,29 +573,12 @@ class Replication:
         if action is not None:
             self._execute(action, self._env.now)
 
-    def _trigger(self, index: int, rules: tuple[RuleStep, ...], ns: dict[str, Any]) -> None:
-        """Draw the rules that action ``index`` triggers; schedule those that respond."""
-        for rule, source, when, probability in rules:
-            rng = self._rngs[source] or self._streams[source]
-            # Always draw, even when `when` is false or p is 0 or 1, so that variants stay
-            # aligned draw for draw (common random numbers).
-            u = rng.random()
-            if when is not None and not when(ns):
-                continue
-            p = probability.const
-            if p is None:
-                p = self._probability(probability)
-            if u < p:
-                self._timeout(rule.delay.sample(rng), self._on_response, rule)
-        if self._observer is not None:
-            self._observer.rules_drawn(self, index)
-
     # -- the one place where the world changes ----------------------------------------------
     def _execute(self, index: int, now: float) -> None:
         """Take action ``index`` at day ``now``: effects, rung, outcomes, rules, rates.
 
-        Every caller has checked that the run is not over. Inlined where every action
-        passes (effects, rates); what fewer actions need (a rung, outcomes, rules) is in
+        Every caller has checked that the run is not over. Inlined where many actions
+        pass (effects, rules, rates); what few actions need (a rung, outcomes) is in
         helpers called only when present."""
         if now != self._instant:
             self._instant, self._instant_actions = now, 0
@@ -589,34 +599,38 @@ class Replication:
                 values = [expr(ns) for _, expr, _, _ in effects]
             for (var, expr, low, high), value in zip(effects, values, strict=True):
                 value = float(value)
-                if not -INF < value < INF:  # also rejects NaN
-                    raise EvalError(f"effect on '{var}' gave {value:g} ({expr.label}); "
-                                    "state values must stay finite (add min/max to the "
-                                    "state variable?)")
-                # Clipped to the variable's bounds (-inf and inf when it has none).
-                if value < low:
-                    value = low
-                elif value > high:
-                    value = high
+                if not low <= value <= high:  # out of bounds, or inf or NaN (bounds are finite)
+                    value = _clipped(var, expr, value, low, high)
                 if value != ns[var]:
                     ns[var] = value
                     changed.append(var)
         if action.rung is not None:
             self._take_rung(action, now, changed)
-        if self._trace:
+        if self._events is not None:
             self._events.append(TraceEvent(now, index, dict(ns)))
         if marks or conditions:
             self._mark(marks, conditions if changed else (), now)
         if action.ends_run:
             self._finish(action.id, now)
             return
-        if rules:
-            self._trigger(index, rules, ns)
+        for rule, source, when, probability in rules:
+            rng = self._rngs[source] or self._streams[source]
+            # Always draw, even when `when` is false or p is 0 or 1, so that variants stay
+            # aligned draw for draw (common random numbers).
+            u = rng.random()
+            if when is not None and not when(ns):
+                continue
+            p = probability.const
+            if p is None:
+                p = self._probability(probability)
+            if u < p:
+                self._timeout(rule.delay.sample(rng), self._on_response, rule)
+        if rules and self._observer is not None:
+            self._observer.rules_drawn(self, index)
         # Only rates that read a value that really changed are recomputed, and a clock is
         # redrawn only if its rate differs (memorylessness makes keeping it exact).
         if changed:
-            key = changed[0] if len(changed) == 1 else tuple(changed)
-            todo, code = self.plan.rate_batches.get(key) or self.plan.rate_batch(key)
+            todo, code = self.plan.rate_batches[tuple(changed)]
             if code is not None:
                 self._recompute(todo, code)
 
@@ -847,12 +861,12 @@ class Replication:
     @property
     def events(self) -> Sequence[TraceEvent]:
         """Every action so far with the values just after it (empty unless traced)."""
-        return self._events
+        return self._events if self._events is not None else ()
 
     def values(self) -> Mapping[str, Any]:
         """Every named value now (levers, parameters, state, rung, peak, day), read-only
         and live (it follows the run)."""
-        return self._view
+        return MappingProxyType(self._ns)
 
     def has_started(self, process: int) -> bool:
         """False while rate process ``process`` waits for its ``start`` day."""
@@ -868,4 +882,4 @@ class Replication:
             action_counts=tuple(self._counts),
             final_state=tuple(float(ns[s.id]) for s in model.state),
             parameters=tuple(self._parameters), rung_path=tuple(self._rung_path),
-            events=tuple(self._events), n_events=self._n_events)
+            events=tuple(self._events or ()), n_events=self._n_events)
