@@ -4,6 +4,9 @@
   create sessions, add students (each its own client, so its own cookies) and wait for runs;
 - ``live_server``: the real ``python -m sim serve`` on a free localhost port;
 - ``browser``: headless Debian Chromium driven by Playwright (never downloads a browser).
+
+Tests marked ``slow`` run first, so that the parallel workers (pytest-xdist, see
+pyproject.toml) start the long ones early and finish together.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ SCENARIOS = ROOT / "scenarios"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first (a stable sort: the order within each kind is kept)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 class Classroom:

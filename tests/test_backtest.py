@@ -240,6 +240,7 @@ def test_every_shipped_events_file_is_valid(events: str):
     assert all(e.source for e in checked.items)
 
 
+@pytest.mark.slow
 def test_backtest_command_on_the_library(tmp_path, capsys, monkeypatch):
     """`sim backtest` on every shipped case prints a table per case and the pooled one, and
     writes the JSON, page and plots."""
@@ -262,6 +263,7 @@ def test_backtest_command_on_the_library(tmp_path, capsys, monkeypatch):
     assert (out / "manifest.json").is_file()
 
 
+@pytest.mark.slow
 def test_backtest_reads_a_results_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     run = tmp_path / "run"
@@ -275,6 +277,7 @@ def test_backtest_reads_a_results_folder(tmp_path, capsys, monkeypatch):
     assert data["cases"][0]["runs"] == 200
 
 
+@pytest.mark.slow
 def test_backtest_usage_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert main(["backtest", "scenarios/teaching.yaml", "--out", str(tmp_path / "x")]) == 2

@@ -116,6 +116,7 @@ def test_rare_figures_arithmetic_and_report():
     assert "24.0x (target >= 20x: met)" in text
 
 
+@pytest.mark.slow
 def test_rare_figures_measure_both_ways():
     """A short measurement on the flagship: a positive variance ratio and cost per run."""
     model = load(ROOT / "scenarios" / "atacms.yaml")

@@ -14,6 +14,7 @@ TEACHING = Path(__file__).resolve().parent.parent / "scenarios" / "teaching.yaml
 distributed = pytest.importorskip("distributed")
 
 
+@pytest.mark.slow
 def test_dask_cluster_matches_local_run():
     """Same seed on a local Dask cluster (2 worker processes) = same aggregate as locally."""
     model = load(TEACHING)

@@ -30,6 +30,7 @@ def teaching():
     return load(ROOT / "scenarios" / "teaching.yaml")
 
 
+@pytest.mark.slow
 def test_risk_before_the_first_move_matches_the_exact_answer(markov):
     """At day 0 the continuations are fresh replications of a Markov chain: their share
     reaching 'war' must agree with the exact CTMC probability (99.9% Wilson interval)."""

@@ -211,6 +211,7 @@ outcomes:
 """
 
 
+@pytest.mark.slow
 def test_zero_delay_cascade_is_first_in_first_out_like_the_engine() -> None:
     """Responses queued at one instant run in order (first, second, undo), as SimPy does."""
     m = model(FIFO)
@@ -293,6 +294,7 @@ outcomes:
 """
 
 
+@pytest.mark.slow
 def test_state_dependent_rates_agree_with_the_engine() -> None:
     """Exact vs 4000 engine runs: 99.9% Wilson at the horizon and a DKW band on every curve."""
     m = model(STATEFUL)
@@ -320,6 +322,7 @@ LIVE_RATE = AROUSAL.replace("RATE", "0.002 + 0.03 * alert")
 FROZEN_RATE = AROUSAL.replace("RATE", "0.002")
 
 
+@pytest.mark.slow
 def test_exact_answer_catches_an_engine_that_keeps_stale_clocks() -> None:
     """A rate that changes mid-run differs from the rate frozen at its start, by far more
     than the Monte Carlo interval: an engine keeping old clocks would fail the check."""

@@ -102,6 +102,7 @@ def test_a_chunk_that_keeps_killing_its_worker_stops_the_work_keeping_earlier_ch
     assert_same(agg, _direct(600))
 
 
+@pytest.mark.slow
 def test_the_cli_survives_a_worker_killed_from_outside(tmp_path):
     """`sim run --workers 2` with one worker SIGKILLed from outside finishes with exit 0
     and the same numbers as an undisturbed run (a real process, a real kill)."""
@@ -134,6 +135,7 @@ def test_the_cli_survives_a_worker_killed_from_outside(tmp_path):
         [int(c) for c in reference.aggregate.reached]
 
 
+@pytest.mark.slow
 def test_sigterm_keeps_finished_runs_like_ctrl_c(tmp_path):
     """SIGTERM (docker stop, timeout, systemd) to `sim run` keeps the finished runs as an
     interrupted results folder, exits 143, and leaves no hidden temporary folder."""
@@ -376,6 +378,7 @@ def test_write_errors_are_one_line_and_leave_nothing(tmp_path, capsys, monkeypat
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_real_file_size_limit_is_one_line_and_leaves_nothing(tmp_path):
     """Under a real RLIMIT_FSIZE (ulimit -f) the CSV cannot grow: one line, exit 1, no
     folder or stage left (a real process, a real limit)."""
@@ -519,6 +522,7 @@ def test_story_where_that_never_matches_is_bounded_and_shows_progress(capsys, mo
     assert seen == [(0, 1200), (500, 1200), (1000, 1200)]
 
 
+@pytest.mark.slow
 def test_story_where_ctrl_c_keeps_the_stories_found(tmp_path, capsys, monkeypatch):
     """Ctrl-C during a --where search stops it (exit 130); stories found are kept."""
     from sim.cli import common
@@ -545,6 +549,7 @@ def test_story_paths_is_capped(capsys):
 
 # -- figures and calendars ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_very_long_title_is_cut_in_figures_not_fatal(tmp_path):
     """A 1,260-character title used to make the layout unsolvable after the runs (losing
     them): figures keep two lines of it, ending in an ellipsis."""

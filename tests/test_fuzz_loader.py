@@ -121,6 +121,7 @@ def test_random_bytes_give_problems_not_exceptions(workdir: Path, data: bytes) -
     assert model is None  # random bytes are never a complete scenario
 
 
+@pytest.mark.slow
 @settings(max_examples=150, **SETTINGS)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=1500))
 def test_random_text_gives_problems_not_exceptions(text: str) -> None:
@@ -141,6 +142,7 @@ DOCUMENTS = st.recursive(
     max_leaves=40)
 
 
+@pytest.mark.slow
 @settings(max_examples=250, **SETTINGS)
 @given(st.dictionaries(st.sampled_from(SECTIONS), DOCUMENTS, min_size=1, max_size=8),
        st.booleans())
@@ -150,6 +152,7 @@ def test_random_yaml_documents_give_model_or_problems(doc: dict[str, Any], flow:
     check_text(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, **SETTINGS)
 @given(DOCUMENTS)
 def test_random_yaml_values_at_top_level_give_problems(doc: Any) -> None:
@@ -244,6 +247,7 @@ KINDS = ["delete_key", "change_type", "swap_values", "unknown_key", "duplicate_k
 DATA = {name: _data(name) for name in SHIPPED}
 
 
+@pytest.mark.slow
 @settings(max_examples=200, **SETTINGS)
 @given(st.sampled_from(sorted(SHIPPED)), st.sampled_from(KINDS), st.integers(0, 2**32 - 1))
 def test_mutated_scenarios_give_model_or_problems(name: str, kind: str, seed: int) -> None:
@@ -252,6 +256,7 @@ def test_mutated_scenarios_give_model_or_problems(name: str, kind: str, seed: in
     check_text(text, name)
 
 
+@pytest.mark.slow
 def test_mutations_produce_both_answers() -> None:
     """The mutations are neither all harmless nor all fatal (the fuzzing has teeth)."""
     rnd = random.Random(2025)
@@ -274,6 +279,7 @@ def test_shipped_scenarios_are_valid() -> None:
         assert model is not None and len(model.actions) >= 3
 
 
+@pytest.mark.slow
 def test_truncation_at_every_line_of_the_teaching_scenario() -> None:
     """Every prefix of teaching.yaml cut at a line end gives a model or problems."""
     lines = SHIPPED["teaching.yaml"].splitlines(keepends=True)

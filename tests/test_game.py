@@ -328,6 +328,7 @@ def test_moves_file_entries_by_others_are_checked(covert, tmp_path):
         assert str(err.value).startswith(f"{path}:{message}")
 
 
+@pytest.mark.slow
 def test_sim_play_command_replays_an_exported_game(atacms, tmp_path, capsys):
     """The command line printed in the exported file replays the game: same path, and the
     transcript lists the other teams' and the facilitator's moves."""

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import SCENARIOS, LiveServer
 
 from sim.analyses import play
@@ -80,6 +81,7 @@ def student_joins(browser: Any, server: LiveServer, code: str, name: str, team: 
     return page
 
 
+@pytest.mark.slow
 def test_a_crisis_game_in_the_browser(browser: Any, live_server: LiveServer, tmp_path: Path):
     lecturer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     code = lecturer_opens_a_game(lecturer, live_server)

@@ -7,6 +7,7 @@ import re
 import time
 from typing import Any
 
+import pytest
 from helpers import FakeClock
 
 from sim.analyses import play
@@ -194,6 +195,7 @@ def test_a_game_survives_a_server_restart_mid_turn(classroom, tmp_path):
         assert 'id="game-status">over' in page
 
 
+@pytest.mark.slow
 def test_debrief_exports_and_moves_replay(classroom):
     """The debrief runs in a worker process; its path equals `sim play` replaying the
     exported moves; HTML and Markdown exports; the role briefs page."""

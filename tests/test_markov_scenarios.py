@@ -212,6 +212,7 @@ def test_inline_scenarios_have_the_intended_shape() -> None:
         assert np.all(np.diff(res.reach, axis=1) >= -1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", STATISTICAL)
 def test_horizon_estimates_within_999_wilson(name: str) -> None:
     """Every rung, outcome and terminal reason: exact value inside the 99.9% Wilson interval."""
@@ -279,6 +280,7 @@ def test_curves_are_aligned_to_the_right_day() -> None:
     assert abs(mc[1] - truth[1]) <= band
 
 
+@pytest.mark.slow
 def test_a_floor_binning_aggregation_would_be_caught() -> None:
     """Re-binning the same records with floor instead of ceil fails the exact check."""
     m = scenario("small")
@@ -308,6 +310,7 @@ def _survival_moments(name: str, outcome: str, steps: int = 6000) -> tuple[float
     return mean, second
 
 
+@pytest.mark.slow
 def test_poisson_stream_stopped_by_the_run_end_loses_no_event() -> None:
     """Mean patrol count = rate * E[min(end, horizon)] (exact), within a 99.9% interval."""
     rate = 0.5
@@ -328,6 +331,7 @@ def test_poisson_stream_stopped_by_the_run_end_loses_no_event() -> None:
     assert abs(observed - rate * 30) > half
 
 
+@pytest.mark.slow
 def test_poisson_stream_count_is_rate_times_horizon() -> None:
     """A constant-rate action in runs that never end early: mean count = rate * horizon."""
     m = scenario("counter")

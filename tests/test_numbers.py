@@ -105,6 +105,7 @@ def test_cli_sweep_prints_and_writes_the_paired_change(tmp_path, capsys):
     assert (out / "sweep.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_compare_and_sweep_record_when_they_started(tmp_path, monkeypatch):
     """`started` is when the work began, not when the manifest was written."""
     import time

@@ -81,6 +81,7 @@ def replications_sha256(pin: Pin, out: Path) -> str:
     return hashlib.sha256((out / "replications.csv").read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pin", PINS, ids=[f"{p.scenario}:{p.variant}" for p in PINS])
 def test_replications_are_byte_identical(pin: Pin, tmp_path: Path, capsys):
     digest = replications_sha256(pin, tmp_path / "out")

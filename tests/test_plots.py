@@ -133,6 +133,7 @@ def test_figures_stems_and_types(teaching):
     assert all(isinstance(f, Figure) for f in figs.values())
 
 
+@pytest.mark.slow
 def test_figures_adds_log_incidence_for_rare_rungs(long_ladder):
     """A rung under 5% (but seen) adds an 'incidence_log' figure with a log y axis."""
     model, summary = long_ladder
@@ -320,6 +321,7 @@ def test_comparison_bare_ids_resolve_rungs_before_outcomes():
 
 # -- projector style -----------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["rung_probabilities", "incidence", "fan_chart", "outcomes"])
 def test_text_is_large_and_inside_the_figure(long_ladder, name):
     """All text is at least 13 pt and lies inside the 1600 x 900 canvas."""
@@ -347,6 +349,7 @@ def test_long_labels_do_not_overlap(long_ladder):
     assert all(t.x1 <= ax.get_window_extent().x1 + 1 for t in values)
 
 
+@pytest.mark.slow
 def test_dollar_signs_are_literal(long_ladder):
     """'$' in scenario text is shown as typed, not parsed as mathtext."""
     model, summary = long_ladder
@@ -358,6 +361,7 @@ def test_dollar_signs_are_literal(long_ladder):
     assert buffer.getvalue().startswith(PNG)
 
 
+@pytest.mark.slow
 def test_importing_plots_does_not_touch_pyplot_or_backend():
     """sim.present.plots never imports pyplot nor switches the backend."""
     # The raw rcParams entry: get_backend() itself would resolve (and import pyplot).
@@ -379,6 +383,7 @@ def test_schedule_event_beyond_horizon_is_ignored(teaching):
     assert not [line for line in ax.get_lines() if line.get_gid() == "schedule"]
 
 
+@pytest.mark.slow
 def test_standard_pngs_in_parallel_are_the_bytes_drawn_one_by_one():
     """Drawing the standard figures in two forked processes changes nothing but the time."""
     from sim.api import simulate

@@ -253,6 +253,7 @@ def aggregate(model: Model, records: list[Record], cap: int | None = None) -> Ag
 
 
 # -- properties ---------------------------------------------------------------------------
+@pytest.mark.slow
 @settings(max_examples=120, **SETTINGS)
 @given(scenarios())
 def test_engine_runs_every_generated_scenario(data: dict[str, Any]) -> None:
@@ -287,6 +288,7 @@ def test_engine_runs_every_generated_scenario(data: dict[str, Any]) -> None:
     assert sum(line.estimate.k for line in summary.terminal) == len(records)
 
 
+@pytest.mark.slow
 @settings(max_examples=80, **SETTINGS)
 @given(scenarios(), st.integers(1, 9))
 def test_reach_probability_is_monotone_in_the_horizon(data: dict[str, Any],
@@ -326,6 +328,7 @@ def test_reach_probability_is_monotone_in_the_horizon(data: dict[str, Any],
     assert np.all(short_agg.reached <= long_agg.reached)
 
 
+@pytest.mark.slow
 @settings(max_examples=80, **SETTINGS)
 @given(scenarios())
 def test_peak_tail_is_non_increasing(data: dict[str, Any]) -> None:
@@ -348,6 +351,7 @@ def test_peak_tail_is_non_increasing(data: dict[str, Any]) -> None:
     assert np.allclose(share, tail / agg.n)
 
 
+@pytest.mark.slow
 @settings(max_examples=80, **SETTINGS)
 @given(scenarios(), st.lists(st.integers(0, 50), min_size=1, max_size=3),
        st.sampled_from([None, 2, 5, 40]), st.randoms(use_true_random=False))
@@ -417,6 +421,7 @@ def test_single_option_choose_with_zero_weight_does_nothing() -> None:
 
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("process", [
     "tick: {every: 1e-300, when: 'ready > 0', action: go, source: t}",
     "burst: {rate: 1e12, choose: {go: ready, other: ready}, source: t}",

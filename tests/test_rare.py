@@ -98,6 +98,7 @@ def test_last_steps_are_the_rate_process_and_the_rule():
     assert [model.rules[r].id for r in target.steps.rules] == ["escalation"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tag", sorted(LEVELS))
 def test_within_999_interval_and_covering_at_the_stated_rate(tag):
     """60 seeds x 300 runs. Every estimate lies within 3.29 standard errors of the exact
@@ -114,6 +115,7 @@ def test_within_999_interval_and_covering_at_the_stated_rate(tag):
     assert low <= covered <= high, covered
 
 
+@pytest.mark.slow
 def test_crude_counting_would_need_many_times_more_runs():
     """The same 4,000 runs: plain counting sees about 40 nuclear runs at 1e-2, almost none
     at 1e-4; the conditional estimates equal what 30+ and 1000+ times more runs give."""
@@ -123,6 +125,7 @@ def test_crude_counting_would_need_many_times_more_runs():
     assert bp.variance_ratio > 1000
 
 
+@pytest.mark.slow
 def test_ordinary_results_unchanged_and_same_for_any_worker_count():
     model = load(FLAGSHIP)
     plain = runner.run(model, 400, 3, 1)
@@ -133,6 +136,7 @@ def test_ordinary_results_unchanged_and_same_for_any_worker_count():
     assert e1 == e2
 
 
+@pytest.mark.slow
 def test_flagship_conditional_and_plain_estimates_agree():
     """2,000 runs of the flagship: the conditional estimate of nuclear use lies inside the
     plain count's 99.9% Wilson interval, and the counts are compatible with it."""
@@ -197,6 +201,7 @@ def _cli(tmp_path, name, *extra):
     return code, out
 
 
+@pytest.mark.slow
 def test_cli_rare_prints_the_table_and_records_it(tmp_path, capsys):
     import json
     code, out = _cli(tmp_path, "a", "--runs", "400", "--workers", "1",
@@ -214,6 +219,7 @@ def test_cli_rare_prints_the_table_and_records_it(tmp_path, capsys):
     assert (out / "summary.json").read_text() == (plain / "summary.json").read_text()
 
 
+@pytest.mark.slow
 def test_cli_relative_precision_stops_at_the_same_chunk_for_any_worker_count(tmp_path,
                                                                               capsys):
     import json
@@ -245,6 +251,7 @@ def test_cli_bad_precision_and_rare_options_are_clear_errors(tmp_path, capsys, e
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_api_gives_the_same_estimates_and_relative_precision(tmp_path):
     from sim import api
     res = api.simulate(FLAGSHIP, runs=400, seed=3, rare=["nuclear_use"])

@@ -377,6 +377,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Any:
                      second=second, midway=midway, progress=progress, base=base)
 
 
+@pytest.mark.slow
 def test_a_double_click_on_run_starts_one_run(played: Played):
     assert "The run has started" in played["first"]
     assert "already going: it was not started twice" in played["second"]
@@ -537,6 +538,7 @@ def test_a_run_left_live_by_a_stopped_server_is_marked_interrupted(classroom: Cl
     assert "The server stopped during this run; run it again." in page
 
 
+@pytest.mark.slow
 def test_stopping_the_server_mid_run_interrupts_the_run_cleanly(classroom: Classroom):
     """Shutdown stops a live run's process (SIGTERM, kept like Ctrl-C) and the run says it
     was stopped; a new run can start afterwards."""
@@ -566,6 +568,7 @@ def test_a_run_whose_process_vanished_is_reported_failed(classroom: Classroom):
     assert state["state"] == "failed" and "stopped unexpectedly" in state["message"]
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_says_why(classroom: Classroom):
     """A scenario whose expressions fail at run time: the run ends 'failed' with the
     simulator's own message, and the class can still be run again."""
@@ -613,6 +616,7 @@ def test_every_route_of_the_classroom_is_tested():
 
 
 # -- the command -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_serve_binds_to_this_computer_by_default(tmp_path: Path):
     from conftest import start_server, stop_server
     server = start_server(tmp_path / "a.sqlite")
@@ -628,6 +632,7 @@ def test_serve_binds_to_this_computer_by_default(tmp_path: Path):
     assert server.process.returncode == 0
 
 
+@pytest.mark.slow
 def test_serve_says_when_it_is_open_to_the_network(tmp_path: Path):
     from conftest import start_server, stop_server
     server = start_server(tmp_path / "b.sqlite", "--host", "0.0.0.0")
@@ -635,6 +640,7 @@ def test_serve_says_when_it_is_open_to_the_network(tmp_path: Path):
     assert "OPEN TO THE NETWORK on 0.0.0.0:" in out and "/join" in out
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_busy_port_and_a_bad_host(tmp_path: Path):
     import socket
     import subprocess

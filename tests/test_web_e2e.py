@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from conftest import SCENARIOS, LiveServer
 
 from sim import api
@@ -59,6 +60,7 @@ def student_forecasts(browser: Any, server: LiveServer, code: str, name: str,
     return page
 
 
+@pytest.mark.slow
 def test_a_class_in_the_browser(browser: Any, live_server: LiveServer):
     lecturer = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     code = lecturer_creates_a_session(lecturer, live_server)
