@@ -1,8 +1,15 @@
-"""Shared test helpers: a time limit for hangs, equality of aggregates, a fake clock."""
+"""Shared test helpers: guards against hangs and runaway work, equality of aggregates, a fake
+clock.
+
+No test asserts on wall-clock time: a shared machine or parallel test workers stretch it.
+``cpu_limit`` bounds the CPU time work may take (a count the machine's load does not change);
+``time_limit`` only turns a blocked wait (a lost process, a pipe) into a failure, with minutes
+to spare."""
 
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +21,8 @@ from sim.run.aggregate import Aggregate
 
 @contextmanager
 def time_limit(seconds: float = 10.0) -> Iterator[None]:
-    """Turn a hang into a failure: SIGALRM raises TimeoutError after ``seconds``."""
+    """Turn a hang into a failure: SIGALRM raises TimeoutError after ``seconds`` on the wall
+    clock. A guard for blocked waits only, never a speed check (see ``cpu_limit``)."""
     def on_alarm(signum: int, frame: Any) -> None:
         raise TimeoutError(f"no answer within {seconds} s")
 
@@ -25,6 +33,29 @@ def time_limit(seconds: float = 10.0) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def cpu_limit(seconds: float) -> Iterator[None]:
+    """Fail work that takes more than ``seconds`` of this process's CPU time.
+
+    CPU time, not wall time: other jobs on the machine slow the wall clock but not the CPU
+    work needs, so a generous bound cannot flake under load. An endless loop is stopped
+    (SIGPROF raises TimeoutError) and work that finishes too slowly fails the check after.
+    """
+    def on_prof(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"more than {seconds} s of CPU time")
+
+    previous = signal.signal(signal.SIGPROF, on_prof)
+    began = time.process_time()
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+    used = time.process_time() - began
+    assert used < seconds, f"took {used:.2f} s of CPU time (limit {seconds} s)"
 
 
 def assert_same(a: Aggregate, b: Aggregate) -> None:
