@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from .distributions import Distribution
 from .expr import EvalError, Expr
@@ -274,31 +274,19 @@ class Model:
 
     def lever(self, lever_id: str) -> Lever:
         """The lever called ``lever_id`` (KeyError if none)."""
-        for lever in self.levers:
-            if lever.id == lever_id:
-                return lever
-        raise KeyError(lever_id)
+        return _by_id(self.levers, lever_id)
 
     def rung_index(self, rung_id: str) -> int:
         """Index of the rung called ``rung_id`` (KeyError if none)."""
-        for rung in self.rungs:
-            if rung.id == rung_id:
-                return rung.index
-        raise KeyError(rung_id)
+        return _by_id(self.rungs, rung_id).index
 
     def action_index(self, action_id: str) -> int:
         """Index of the action called ``action_id`` (KeyError if none)."""
-        for action in self.actions:
-            if action.id == action_id:
-                return action.index
-        raise KeyError(action_id)
+        return _by_id(self.actions, action_id).index
 
     def variant(self, variant_id: str) -> Variant:
         """The variant called ``variant_id`` (KeyError if none)."""
-        for variant in self.variants:
-            if variant.id == variant_id:
-                return variant
-        raise KeyError(variant_id)
+        return _by_id(self.variants, variant_id)
 
     def date_of(self, day: float) -> dt.date:
         """Calendar date of a model day."""
@@ -316,9 +304,8 @@ class Model:
             return model
         parameters = tuple(replace(p, override=overrides[p.id]) if p.id in overrides else p
                            for p in model.parameters)
-        applied = dict(model.applied)
-        applied.update({k: d.describe() for k, d in overrides.items()})
-        return replace(model, parameters=parameters, applied=tuple(applied.items()))
+        return replace(model, parameters=parameters,
+                       applied=model._applied({k: d.describe() for k, d in overrides.items()}))
 
     def constants(self) -> dict[str, float]:
         """Names expressions read as fixed numbers: rung ids (their index) and the options
@@ -339,6 +326,24 @@ class Model:
         """A copy with lever values replaced (values must already be checked)."""
         levers = tuple(replace(lv, value=changes[lv.id]) if lv.id in changes else lv
                        for lv in self.levers)
-        applied = dict(self.applied)
-        applied.update(changes)
-        return replace(self, levers=levers, applied=tuple(applied.items()))
+        return replace(self, levers=levers, applied=self._applied(changes))
+
+    def _applied(self, changes: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+        """What was applied so far, updated with ``changes`` (a later value wins)."""
+        return tuple({**dict(self.applied), **changes}.items())
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_Identified)
+
+
+def _by_id(items: Iterable[_T], wanted: str) -> _T:
+    """The item whose ``id`` is ``wanted`` (KeyError if none)."""
+    for item in items:
+        if item.id == wanted:
+            return item
+    raise KeyError(wanted)
