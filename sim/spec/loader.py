@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import Problem, ScenarioError, UsageError
 from . import expr as ex
 from . import sections as sec
-from .checker import MAX_NUMBER, SpecChecker
+from .checker import SpecChecker
 from .model import Model
 from .yamlsrc import Source, parse_text, read_file
 
@@ -130,8 +130,7 @@ def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool | 
         value = float(text)
     except ValueError:
         raise UsageError(f"lever '{lever_id}' needs a number (got {text!r})") from None
-    low = lever.low if lever.low is not None else -MAX_NUMBER
-    high = lever.high if lever.high is not None else MAX_NUMBER
+    low, high = sec.lever_limits(lever)
     if not math.isfinite(value) or not low <= value <= high:
         raise UsageError(f"lever '{lever_id}' must be in [{low:g}, {high:g}] (got {text})")
     return value

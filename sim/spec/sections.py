@@ -783,8 +783,7 @@ def lever_value(ck: SpecChecker, value: Any, path: str, lever: Lever
                          f"(got {_given(value)})")
             return None
         return value
-    low = lever.low if lever.low is not None else -MAX_NUMBER
-    high = lever.high if lever.high is not None else MAX_NUMBER
+    low, high = lever_limits(lever)
     number = ck.checked_number(value, path)
     if number is None:
         return None
@@ -793,6 +792,12 @@ def lever_value(ck: SpecChecker, value: Any, path: str, lever: Lever
                      f"(got {_given(value)})")
         return None
     return number
+
+
+def lever_limits(lever: Lever) -> tuple[float, float]:
+    """The values a number lever accepts: its range, else any number the checks allow."""
+    return (lever.low if lever.low is not None else -MAX_NUMBER,
+            lever.high if lever.high is not None else MAX_NUMBER)
 
 
 def _variant_parameter(ck: SpecChecker, value: Any, path: str) -> Distribution | None:
