@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.analyses.compare import compare_variants, metric_of, parse_grid, run_models, sweep
+from sim.analyses.compare import compare_variants, parse_grid, run_models, sweep
 from sim.errors import UsageError
 from sim.results.summary import summarise
 from sim.run import runner
@@ -117,9 +117,12 @@ def test_sweep_one_lever(model):
     assert np.all(sw.low <= sw.p) and np.all(sw.p <= sw.high)
 
 
-def test_metric_check(model):
-    """Metrics are outcome or rung ids, with a did-you-mean."""
-    assert metric_of(model, "war") == "war"
-    assert metric_of(model, "general_war") == "general_war"
+def test_sweep_names_its_metric(model):
+    """A sweep takes a metric by its id and keeps it as a Metric; a misspelt one is refused
+    before anything runs."""
+    sw = sweep(model, [parse_grid(model, "strikes_authorised")], "general_war", 20, 4,
+               workers=1)
+    assert (sw.metric.kind, sw.metric.id) == ("rung", "general_war")
+    assert sw.to_dict()["metric"] == "general_war"
     with pytest.raises(UsageError, match="did you mean 'war'"):
-        metric_of(model, "wars")
+        sweep(model, [parse_grid(model, "strikes_authorised")], "wars", 20, 4, workers=1)

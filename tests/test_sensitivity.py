@@ -102,9 +102,11 @@ def test_morris_ranks_the_same_way():
 
 def _sens(total_conf: float, first: float = 0.3, method: str = "sobol"):
     from sim.analyses.sensitivity import Sensitivity
+    from sim.spec.metric import OUTCOME, Metric
     arr = np.array
-    return Sensitivity(method, "war", ("a", "b"), arr([first, 0.1]), arr([total_conf, 0.02]),
-                       arr([0.6, 0.2]), arr([total_conf, 0.02]), 64 * 4, 40, 0.5)
+    return Sensitivity(method, Metric(OUTCOME, "war", 0, "War"), ("a", "b"),
+                       arr([first, 0.1]), arr([total_conf, 0.02]), arr([0.6, 0.2]),
+                       arr([total_conf, 0.02]), 64 * 4, 40, 0.5)
 
 
 def test_wide_intervals_are_flagged_with_the_size_that_would_do():

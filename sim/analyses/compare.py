@@ -24,30 +24,10 @@ from ..results.summary import Summary, summarise
 from ..run import runner
 from ..run.aggregate import Aggregate
 from ..run.engine import Plan
-from ..run.record import Record
 from ..spec.loader import parse_lever_value
+from ..spec.metric import Metric, happened, metrics, pick, resolve
 from ..spec.model import Model
 from ..spec.settings import apply_variant, parse_value, unknown
-
-
-def metrics(model: Model) -> list[tuple[str, str]]:
-    """(kind, id) of every binary metric compared: rungs reached, then outcomes."""
-    return [("rung", r.id) for r in model.rungs] + [("outcome", o.id) for o in model.outcomes]
-
-
-def metric_index(table: Sequence[tuple[str, str]], metric_id: str) -> int:
-    """Position of a metric id in ``metrics(model)``: outcomes win over rungs of the same id."""
-    for kind in ("outcome", "rung"):
-        for i, (k, mid) in enumerate(table):
-            if k == kind and mid == metric_id:
-                return i
-    raise KeyError(metric_id)
-
-
-def _indicators(records: list[Record]) -> np.ndarray:
-    first = np.array([r.first_reach for r in records], dtype=float)
-    out = np.array([r.outcome_days for r in records], dtype=float).reshape(len(records), -1)
-    return np.hstack([np.isfinite(first), np.isfinite(out)])
 
 
 class CompareTask:
@@ -56,6 +36,7 @@ class CompareTask:
     def __init__(self, models: Sequence[Model], seed: int) -> None:
         self.models = list(models)
         self.seed = seed
+        self.metrics = metrics(self.models[0])
         self._plans: list[Plan] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -70,7 +51,7 @@ class CompareTask:
             agg = Aggregate.for_model(plan.model)
             agg.add(records)
             aggs.append(agg)
-            hits.append(_indicators(records))
+            hits.append(happened(self.metrics, records))
         base = hits[0]
         # tables[v, m] = (both, only base, only variant) over this chunk's replications.
         tables = np.zeros((len(hits), base.shape[1], 3), dtype=np.int64)
@@ -87,7 +68,7 @@ class Comparison:
 
     names: tuple[str, ...]
     summaries: tuple[Summary, ...]
-    metrics: tuple[tuple[str, str], ...]
+    metrics: tuple[Metric, ...]  # rungs, then outcomes (see sim.spec.metric.metrics)
     differences: tuple[tuple[Difference, ...], ...]  # [model][metric], model 0 is the base
     runs: int
     seed: int
@@ -99,12 +80,16 @@ class Comparison:
         """True when the comparison stopped before its end (``stop`` says why)."""
         return self.stop is not None
 
-    def difference(self, name: str, metric_id: str) -> Difference:
-        """Paired difference (name minus base) for an outcome or rung id.
+    def difference(self, name: str, metric: str | Metric) -> Difference:
+        """Paired difference (name minus base) for a metric or its id (an id naming both
+        an outcome and a rung means the outcome: see sim.spec.metric.resolve)."""
+        return self.differences[self.names.index(name)][self._position(metric)]
 
-        An id that names both an outcome and a rung means the outcome, as in sweeps and
-        sensitivity (see metric_index)."""
-        return self.differences[self.names.index(name)][metric_index(self.metrics, metric_id)]
+    def _position(self, metric: str | Metric) -> int:
+        chosen = pick(self.metrics, metric) if isinstance(metric, str) else metric
+        if chosen is None:
+            raise KeyError(metric)
+        return self.metrics.index(chosen)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -113,9 +98,9 @@ class Comparison:
             "models": [{
                 "name": name,
                 "levers": dict(s.levers),
-                "differences": [{"kind": kind, "id": mid, "base": d.base, "value": d.other,
+                "differences": [{"kind": m.kind, "id": m.id, "base": d.base, "value": d.other,
                                  "difference": d.diff, "ci95": [d.low, d.high]}
-                                for (kind, mid), d in zip(self.metrics, diffs, strict=True)],
+                                for m, d in zip(self.metrics, diffs, strict=True)],
             } for name, s, diffs in zip(self.names, self.summaries, self.differences,
                                         strict=True)],
         }
@@ -146,7 +131,7 @@ def run_models(named: Sequence[tuple[str, Model]], runs: int, seed: int,
                   for table in tables)
     return Comparison(names, tuple(summarise(m, a, name) for name, m, a
                                    in zip(names, models, aggs, strict=True)),
-                      tuple(metrics(models[0])), diffs, n, seed,
+                      metrics(models[0]), diffs, n, seed,
                       time.perf_counter() - began, stop)
 
 
@@ -221,7 +206,7 @@ class Sweep:
     """A metric over a grid of lever values (1 or 2 axes), with intervals."""
 
     axes: tuple[Axis, ...]
-    metric: str
+    metric: Metric
     p: np.ndarray
     low: np.ndarray
     high: np.ndarray
@@ -229,23 +214,20 @@ class Sweep:
 
     def estimate(self, k: int) -> Estimate:
         """P(metric) at grid point ``k`` (row-major), as its Estimate."""
-        s = self.comparison.summaries[k]
-        line = next((o for o in s.outcomes if o.id == self.metric), None) or \
-            next(r for r in s.rungs if r.id == self.metric)
-        return line.estimate
+        return self.metric.line(self.comparison.summaries[k]).estimate
 
     @property
     def changes(self) -> tuple[Difference, ...]:
         """Paired change of the metric at each grid point against the first point, in grid
         order (row-major for two levers); the first is zero by construction."""
-        m = metric_index(self.comparison.metrics, self.metric)
+        m = self.comparison.metrics.index(self.metric)
         return tuple(diffs[m] for diffs in self.comparison.differences)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; ``change_vs_first`` holds the paired changes (same grid shape)."""
         shape = self.p.shape
         changes = self.changes
-        return {"metric": self.metric,
+        return {"metric": self.metric.id,
                 "axes": [{"lever": a.lever, "values": list(a.values)} for a in self.axes],
                 "p": self.p.tolist(), "ci95_low": self.low.tolist(),
                 "ci95_high": self.high.tolist(),
@@ -257,34 +239,21 @@ class Sweep:
                 "runs": self.comparison.runs, "seed": self.comparison.seed}
 
 
-def metric_of(model: Model, metric: str) -> str:
-    """Check a sweep metric: an outcome id or a rung id."""
-    known = [mid for _, mid in metrics(model)]
-    if metric not in known:
-        from ..spec.expr import suggest
-        raise UsageError(f"unknown metric '{metric}'{suggest(metric, known)}; use an outcome "
-                         f"or rung id: {', '.join(known)}")
-    return metric
-
-
-def sweep(model: Model, axes: Sequence[Axis], metric: str, runs: int, seed: int,
+def sweep(model: Model, axes: Sequence[Axis], metric: str | Metric, runs: int, seed: int,
           workers: int | None = None, progress: runner.Progress | None = None) -> Sweep:
-    """Run every grid point on the same replications and tabulate ``metric``."""
+    """Run every grid point on the same replications and tabulate ``metric`` (a Metric or
+    its id)."""
     if not 1 <= len(axes) <= 2:
         raise UsageError("a sweep takes one or two levers")
-    metric_of(model, metric)
+    chosen = resolve(model, metric)
     points = list(itertools.product(*[a.values for a in axes]))
     named = [(", ".join(f"{a.lever}={v}" for a, v in zip(axes, pt, strict=True)),
               model.with_values({a.lever: v for a, v in zip(axes, pt, strict=True)}))
              for pt in points]
     comp = run_models(named, runs, seed, workers, progress)
     shape = tuple(len(a.values) for a in axes)
-    estimates = []
-    for s in comp.summaries:
-        line = next((o for o in s.outcomes if o.id == metric), None) or \
-            next(r for r in s.rungs if r.id == metric)
-        estimates.append(line.estimate)
+    estimates = [chosen.line(s).estimate for s in comp.summaries]
     p = np.array([e.p for e in estimates]).reshape(shape)
     low = np.array([e.low for e in estimates]).reshape(shape)
     high = np.array([e.high for e in estimates]).reshape(shape)
-    return Sweep(tuple(axes), metric, p, low, high, comp)
+    return Sweep(tuple(axes), chosen, p, low, high, comp)

@@ -22,8 +22,8 @@ from ..faults import Stop
 from ..results.stats import Estimate, wilson
 from ..run import runner
 from ..run.record import Record
+from ..spec.metric import Metric, resolve
 from ..spec.model import Model
-from .compare import metric_index, metric_of, metrics
 
 BINS = 5
 
@@ -45,7 +45,7 @@ class ParameterFinding:
 class Discovery:
     """Parameters ranked by how strongly they separate outcome from no outcome."""
 
-    metric: str
+    metric: Metric
     runs: int
     hits: int
     findings: tuple[ParameterFinding, ...]
@@ -53,7 +53,7 @@ class Discovery:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"metric": self.metric, "runs": self.runs, "hits": self.hits,
+        return {"metric": self.metric.id, "runs": self.runs, "hits": self.hits,
                 "parameters": [{"id": f.id, "ks": f.ks, "p_value": f.p_value,
                                 "quintile_edges": list(f.edges),
                                 "p_by_quintile": [[b.p, b.low, b.high] for b in f.bins],
@@ -61,37 +61,35 @@ class Discovery:
                                 "median_without": f.median_other} for f in self.findings]}
 
 
-def collect(model: Model, metric: str, runs: int, seed: int, workers: int | None = None,
-            progress: runner.Progress | None = None
+def collect(model: Model, metric: str | Metric, runs: int, seed: int,
+            workers: int | None = None, progress: runner.Progress | None = None
             ) -> tuple[np.ndarray, np.ndarray, Stop | None]:
     """(parameter matrix runs x params, outcome flags, why the run stopped early or None)
     from a plain run."""
-    metric_of(model, metric)
-    index = metric_index(metrics(model), metric)
-    n_rungs = len(model.rungs)
+    chosen = resolve(model, metric)
     params: list[tuple[float, ...]] = []
     flags: list[bool] = []
 
     def sink(records: list[Record]) -> None:
         for rec in records:
             params.append(rec.parameters)
-            day = rec.first_reach[index] if index < n_rungs else \
-                rec.outcome_days[index - n_rungs]
-            flags.append(day != float("inf"))
+            flags.append(chosen.happened(rec))
 
     stop = runner.run(model, runs, seed, workers, progress=progress, sink=sink).stop
     return (np.array(params, dtype=float).reshape(len(flags), -1),
             np.array(flags, dtype=bool), stop)
 
 
-def analyse(model: Model, metric: str, x: np.ndarray, hit: np.ndarray) -> Discovery:
+def analyse(model: Model, metric: str | Metric, x: np.ndarray, hit: np.ndarray
+            ) -> Discovery:
     """Rank the varying parameters by the KS distance between hit and non-hit runs."""
+    chosen = resolve(model, metric)
     varying = [i for i, p in enumerate(model.parameters) if p.dist.varies]
     if not varying:
         raise UsageError(f"scenario '{model.id}' has no uncertain parameters to examine")
     k = int(hit.sum())
     if k == 0 or k == len(hit):
-        raise UsageError(f"'{metric}' happened in {k} of {len(hit)} runs: discovery needs "
+        raise UsageError(f"'{chosen.id}' happened in {k} of {len(hit)} runs: discovery needs "
                          "runs with and without it (use more runs)")
     findings = []
     for i in varying:
@@ -106,16 +104,18 @@ def analyse(model: Model, metric: str, x: np.ndarray, hit: np.ndarray) -> Discov
             tuple(float(e) for e in edges), bins, float(np.median(col[hit])),
             float(np.median(col[~hit]))))
     findings.sort(key=lambda f: -f.ks)
-    return Discovery(metric, len(hit), k, tuple(findings))
+    return Discovery(chosen, len(hit), k, tuple(findings))
 
 
-def discover(model: Model, metric: str, runs: int, seed: int, workers: int | None = None,
-             progress: runner.Progress | None = None) -> Discovery:
+def discover(model: Model, metric: str | Metric, runs: int, seed: int,
+             workers: int | None = None, progress: runner.Progress | None = None
+             ) -> Discovery:
     """Run and analyse in one call; a run stopped early is analysed on the runs kept."""
-    x, hit, stop = collect(model, metric, runs, seed, workers, progress)
+    chosen = resolve(model, metric)
+    x, hit, stop = collect(model, chosen, runs, seed, workers, progress)
     if stop is None:
-        return analyse(model, metric, x, hit)
+        return analyse(model, chosen, x, hit)
     try:
-        return dataclasses.replace(analyse(model, metric, x, hit), stop=stop)
+        return dataclasses.replace(analyse(model, chosen, x, hit), stop=stop)
     except UsageError:  # too few runs kept to compare: keep the counts, no findings
-        return Discovery(metric, len(hit), int(hit.sum()), (), stop)
+        return Discovery(chosen, len(hit), int(hit.sum()), (), stop)

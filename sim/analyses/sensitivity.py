@@ -20,8 +20,8 @@ from ..errors import UsageError
 from ..faults import Stop
 from ..run import runner
 from ..run.engine import Plan
+from ..spec.metric import Metric, resolve
 from ..spec.model import Model
-from .compare import metric_index, metric_of, metrics
 
 METHODS = ("sobol", "morris")
 
@@ -79,7 +79,7 @@ def sample(model: Model, method: str, n: int, seed: int) -> tuple[np.ndarray, np
 class EvaluateTask:
     """Mean of a 0/1 metric over ``reps`` replications at each parameter point."""
 
-    def __init__(self, model: Model, points: np.ndarray, metric: int, reps: int,
+    def __init__(self, model: Model, points: np.ndarray, metric: Metric, reps: int,
                  seed: int) -> None:
         self.model, self.points, self.metric = model, points, metric
         self.reps, self.seed = reps, seed
@@ -91,26 +91,21 @@ class EvaluateTask:
     def __call__(self, start: int, stop: int) -> np.ndarray:
         if self._plan is None:
             self._plan = Plan(self.model)
-        n_rungs = len(self.model.rungs)
         out = np.zeros(stop - start)
         for row in range(start, stop):
-            hits = 0
-            for rep in range(self.reps):
-                rec = self._plan.run(self.seed, rep, parameters=self.points[row])
-                days = rec.first_reach[self.metric] if self.metric < n_rungs else \
-                    rec.outcome_days[self.metric - n_rungs]
-                hits += days != float("inf")
+            hits = sum(self.metric.happened(self._plan.run(self.seed, rep,
+                                                           parameters=self.points[row]))
+                       for rep in range(self.reps))
             out[row - start] = hits / self.reps
         return out
 
 
-def evaluate(model: Model, points: np.ndarray, metric: str, reps: int, seed: int,
+def evaluate(model: Model, points: np.ndarray, metric: str | Metric, reps: int, seed: int,
              workers: int | None = None, progress: runner.Progress | None = None
              ) -> tuple[np.ndarray, Stop | None]:
     """The metric's probability at every point (rows of ``points``), and why the work
     stopped early (None if it did not: then every point is evaluated, else a prefix)."""
-    metric_of(model, metric)
-    index = metric_index(metrics(model), metric)
+    chosen = resolve(model, metric)
     parts: list[np.ndarray] = [np.zeros(0)]
 
     def take(part: np.ndarray) -> bool:
@@ -119,7 +114,7 @@ def evaluate(model: Model, points: np.ndarray, metric: str, reps: int, seed: int
             progress(sum(len(p) for p in parts), len(points))
         return False
 
-    stop = runner.map_chunks(EvaluateTask(model, points, index, reps, seed), len(points),
+    stop = runner.map_chunks(EvaluateTask(model, points, chosen, reps, seed), len(points),
                              workers, take, chunk=8)
     return np.concatenate(parts), stop
 
@@ -145,7 +140,7 @@ class Sensitivity:
     """Indices per parameter: Sobol (S1, ST) or Morris (mu*, sigma), with 95% confidence."""
 
     method: str
-    metric: str
+    metric: Metric
     names: tuple[str, ...]
     first: np.ndarray
     first_conf: np.ndarray
@@ -197,7 +192,7 @@ class Sensitivity:
         kept = {"stopped": self.stop.message,
                 "evaluated_points": [{"parameters": list(x), "p": p} for x, p in self.evaluated]
                 } if self.stop is not None else {}
-        return {**kept,"method": self.method, "metric": self.metric, "points": self.points,
+        return {**kept,"method": self.method, "metric": self.metric.id, "points": self.points,
                 "replications_per_point": self.reps, "mean_probability": self.mean,
                 "parameters": [{"id": n, first: float(a), f"{first}_conf": float(b),
                                 total: float(c), f"{total}_conf": float(d)}
@@ -206,7 +201,7 @@ class Sensitivity:
                                                         self.total_conf, strict=True)]}
 
 
-def analyze(model: Model, method: str, metric: str, unit: np.ndarray, y: np.ndarray,
+def analyze(model: Model, method: str, metric: str | Metric, unit: np.ndarray, y: np.ndarray,
             reps: int, seed: int) -> Sensitivity:
     """Sobol or Morris indices from evaluated points."""
     _, sobol_analyze, _, morris_analyze = _salib()
@@ -221,21 +216,22 @@ def analyze(model: Model, method: str, metric: str, unit: np.ndarray, y: np.ndar
         # interactions. Stored as (first, total) = (sigma, mu*) so ranking uses mu*.
         first, first_conf = np.asarray(res["sigma"]), np.zeros(len(prob["names"]))
         total, total_conf = np.asarray(res["mu_star"]), np.asarray(res["mu_star_conf"])
-    return Sensitivity(method, metric, tuple(prob["names"]), first, first_conf, total,
-                       total_conf, len(y), reps, float(np.mean(y)))
+    return Sensitivity(method, resolve(model, metric), tuple(prob["names"]), first,
+                       first_conf, total, total_conf, len(y), reps, float(np.mean(y)))
 
 
-def run_sensitivity(model: Model, metric: str, method: str = "sobol", samples: int = 64,
+def run_sensitivity(model: Model, metric: str | Metric, method: str = "sobol", samples: int = 64,
                     reps: int = 50, seed: int = 1, workers: int | None = None,
                     progress: runner.Progress | None = None) -> Sensitivity:
     """Sample, evaluate and analyse in one call. Stopped early, the indices cannot be
     computed; the result then says how many points were evaluated, with NaN indices."""
     unit, points = sample(model, method, samples, seed)
-    y, stop = evaluate(model, points, metric, reps, seed, workers, progress)
+    chosen = resolve(model, metric)
+    y, stop = evaluate(model, points, chosen, reps, seed, workers, progress)
     if stop is None:
-        return analyze(model, method, metric, unit, y, reps, seed)
+        return analyze(model, method, chosen, unit, y, reps, seed)
     names = tuple(problem(model)["names"])
     nan = np.full(len(names), np.nan)
     evaluated = tuple((tuple(float(v) for v in points[i]), float(p)) for i, p in enumerate(y))
-    return Sensitivity(method, metric, names, nan, nan, nan, nan, len(y), reps,
+    return Sensitivity(method, chosen, names, nan, nan, nan, nan, len(y), reps,
                        float(np.mean(y)) if len(y) else math.nan, stop, evaluated, len(points))

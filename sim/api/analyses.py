@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analyses.compare import metric_of
 from ..faults import Stop, Stopped
 from ..present import output
 from ..present.output import Drawing, fill_stage, manifest, safe_name, staged_folder
 from ..results.summary import Summary
 from ..run.runner import worker_count
+from ..spec.metric import resolve
 from ..spec.model import Model
 from .basics import RESULTS, Progress, Scenario, prepare
 from .running import target_folder
@@ -133,7 +133,7 @@ def _comparison_figures(comp: Comparison) -> Figures:
         if len(comp.names) < 2:
             return {}
         from ..present.plots import comparison
-        diffs = {name: [(mid, d.diff, d.low, d.high) for (_, mid), d
+        diffs = {name: [(m.key, d.diff, d.low, d.high) for m, d
                         in zip(comp.metrics, comp.differences[i], strict=True)]
                  for i, name in enumerate(comp.names) if i}
         return {"comparison": comparison(comp.summaries[0], dict(zip(
@@ -153,8 +153,8 @@ def sweep(scenario: Scenario, grid: Sequence[str], metric: str, *, runs: int = 1
     job = _Job(scenario, seed, workers, settings, command)
     model = job.model
     axes = [parse_grid(model, g) for g in grid]
-    metric = metric_of(model, metric)
-    sw = run_sweep(model, axes, metric, runs, job.seed, workers, progress)
+    chosen = resolve(model, metric)
+    sw = run_sweep(model, axes, chosen, runs, job.seed, workers, progress)
     comp = sw.comparison
     if comp.runs == 0 and comp.stop is not None:
         raise Stopped(comp.stop)
@@ -162,8 +162,8 @@ def sweep(scenario: Scenario, grid: Sequence[str], metric: str, *, runs: int = 1
     def figures() -> dict[str, Figure]:
         from ..present.plots import sweep_plot
         return {"sweep": sweep_plot(sw, model)}
-    return Analysis("sweep", model, sw, f"{model.title}: sweep of P({metric})",
-                    sweep_table(sw), job.info(runs, comp.runs, grid=list(grid), metric=metric),
+    return Analysis("sweep", model, sw, f"{model.title}: sweep of P({chosen.id})",
+                    sweep_table(sw), job.info(runs, comp.runs, grid=list(grid), metric=chosen.id),
                     figures, kept=f"{comp.runs} of {runs} runs per grid point",
                     note=f"{comp.runs} runs per grid point (common random numbers), seed "
                          f"{job.seed}.", stop=comp.stop)
@@ -179,8 +179,8 @@ def sensitivity(scenario: Scenario, metric: str, *, method: str = "sobol", sampl
     from ..present.tables import sensitivity_table
     job = _Job(scenario, seed, workers, settings, command)
     model = job.model
-    metric = metric_of(model, metric)
-    sens = run_sensitivity(model, metric, method, samples, reps, job.seed, workers, progress)
+    chosen = resolve(model, metric)
+    sens = run_sensitivity(model, chosen, method, samples, reps, job.seed, workers, progress)
     if sens.points == 0 and sens.stop is not None:
         raise Stopped(sens.stop)
     text = sensitivity_table(sens) if sens.stop is None else (
@@ -194,8 +194,8 @@ def sensitivity(scenario: Scenario, metric: str, *, method: str = "sobol", sampl
         return {"sensitivity": sensitivity_plot(sens, model)}
     runs = sens.points * sens.reps
     planned = (sens.planned or sens.points) * sens.reps  # more than runs if stopped early
-    return Analysis("sensitivity", model, sens, f"{model.title}: what drives P({metric})?",
-                    text, job.info(planned, runs, method=method, metric=metric, samples=samples,
+    return Analysis("sensitivity", model, sens, f"{model.title}: what drives P({chosen.id})?",
+                    text, job.info(planned, runs, method=method, metric=chosen.id, samples=samples,
                                    reps=reps),
                     figures, kept=f"{sens.points} evaluated parameter points", stop=sens.stop)
 
@@ -208,12 +208,12 @@ def discover(scenario: Scenario, metric: str, *, runs: int = 10_000, seed: int |
     from ..present.tables import discovery_table
     job = _Job(scenario, seed, workers, settings, command)
     model = job.model
-    metric = metric_of(model, metric)
-    disc = run_discover(model, metric, runs, job.seed, workers, progress)
+    chosen = resolve(model, metric)
+    disc = run_discover(model, chosen, runs, job.seed, workers, progress)
     if disc.runs == 0 and disc.stop is not None:
         raise Stopped(disc.stop)
     text = discovery_table(disc) if disc.findings else (
-        f"'{metric}' happened in {disc.hits} of the {disc.runs} runs kept: too few to "
+        f"'{chosen.id}' happened in {disc.hits} of the {disc.runs} runs kept: too few to "
         "compare runs with and without it.")
 
     def figures() -> dict[str, Figure]:
@@ -221,8 +221,8 @@ def discover(scenario: Scenario, metric: str, *, runs: int = 10_000, seed: int |
             return {}
         from ..present.plots import discovery_plot
         return {"discovery": discovery_plot(disc, model)}
-    return Analysis("discover", model, disc, f"{model.title}: what leads to {metric}?", text,
-                    job.info(runs, disc.runs, metric=metric), figures,
+    return Analysis("discover", model, disc, f"{model.title}: what leads to {chosen.id}?",
+                    text, job.info(runs, disc.runs, metric=chosen.id), figures,
                     kept=f"{disc.runs} of {runs} runs", stop=disc.stop)
 
 

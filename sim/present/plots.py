@@ -39,6 +39,7 @@ from ..analyses.discovery import Discovery
 from ..analyses.sensitivity import Sensitivity
 from ..results.stats import Estimate
 from ..results.summary import Curve, Summary
+from ..spec.metric import Metric, metrics
 from ..spec.model import Model
 from .numbers import is_clear, percent, places_for, points, points_decimals
 from .report import format_estimate
@@ -571,35 +572,38 @@ def outcome_bars(summary: Summary, model: Model) -> Figure:
 
 
 # -- comparisons ---------------------------------------------------------------------------
-def _items(base: Summary, what: str) -> list[tuple[str, str, str]]:
-    """(kind, id, label) of what a comparison shows, top to bottom."""
-    outcomes = [("outcome", o.id, o.name) for o in base.outcomes]
-    rungs = [("rung", r.id, f"Reach: {r.name}") for i, r in
-             reversed(list(enumerate(base.rungs))) if i != base.initial_rung]
+def _items(base: Summary, what: str) -> list[tuple[Metric, str]]:
+    """(metric, label) of what a comparison shows, top to bottom."""
+    every = metrics(base)
+    outcomes = [(m, m.name) for m in every if not m.is_rung]
+    rungs = [(m, f"Reach: {m.name}") for m in reversed(every)
+             if m.is_rung and m.index != base.initial_rung]
     if what == "auto":
         what = "both" if len(outcomes) + len(rungs) <= 10 else "outcomes" if outcomes \
             else "rungs"
     return {"outcomes": outcomes, "rungs": rungs}.get(what, outcomes + rungs)
 
 
-def _lookup(summary: Summary, kind: str, item_id: str) -> Estimate | None:
-    lines = summary.outcomes if kind == "outcome" else summary.rungs
-    return next((line.estimate for line in lines if line.id == item_id), None)
+def _lookup(summary: Summary, metric: Metric) -> Estimate | None:
+    try:
+        return metric.line(summary).estimate
+    except KeyError:  # a summary of another scenario: nothing to draw
+        return None
 
 
-def _diff_for(diffs: Sequence[Difference], kind: str, item_id: str) -> Difference | None:
+def _diff_for(diffs: Sequence[Difference], metric: Metric) -> Difference | None:
     """The row for one rung or outcome: ``kind:id`` keys first, then bare ids.
 
     A bare id that names both a rung and an outcome appears twice; as in
-    :func:`sim.compare.metrics`, the rung's row comes first and the outcome's last.
+    :func:`sim.spec.metric.metrics`, the rung's row comes first and the outcome's last.
     """
     for entry in diffs:
-        if entry[0] == f"{kind}:{item_id}":
+        if entry[0] == metric.key:
             return entry
-    matches = [entry for entry in diffs if entry[0] == item_id]
+    matches = [entry for entry in diffs if entry[0] == metric.id]
     if not matches:
         return None
-    return matches[0] if kind == "rung" else matches[-1]
+    return matches[0] if metric.is_rung else matches[-1]
 
 
 def comparison(base_summary: Summary, others: dict[str, Summary],
@@ -645,7 +649,7 @@ def comparison(base_summary: Summary, others: dict[str, Summary],
     return fig
 
 
-def _comparison_bars(fig: Figure, items: list[tuple[str, str, str]], names: list[str],
+def _comparison_bars(fig: Figure, items: list[tuple[Metric, str]], names: list[str],
                      summaries: list[Summary],
                      differences: dict[str, list[Difference]] | None) -> None:
     colours = [BASE_COLOUR, *[OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(names) - 1)]]
@@ -666,8 +670,7 @@ def _comparison_bars(fig: Figure, items: list[tuple[str, str, str]], names: list
                         for _key, _diff, dlow, dhigh in entries)
     for j, (label, summary, colour) in enumerate(zip(names, summaries, colours, strict=True)):
         ys = [groups - 1 - g + 0.4 - height * (j + 0.5) for g in range(groups)]
-        rows = [(y, _lookup(summary, kind, item_id))
-                for y, (kind, item_id, _n) in zip(ys, items, strict=True)]
+        rows = [(y, _lookup(summary, metric)) for y, (metric, _n) in zip(ys, items, strict=True)]
         rows = [(y, e) for y, e in rows if e is not None and e.n]
         ps = [e.p * 100 for _, e in rows if e is not None]
         lo = [max(e.p - e.low, 0) * 100 for _, e in rows if e is not None]
@@ -685,8 +688,8 @@ def _comparison_bars(fig: Figure, items: list[tuple[str, str, str]], names: list
                                          fontsize=SMALL_PT, color=INK))
                 anchors.append(est.high * 100)
         if dax is not None and differences and j > 0:
-            for y, (kind, item_id, _n) in zip(ys, items, strict=True):
-                entry = _diff_for(differences.get(label, []), kind, item_id)
+            for y, (metric, _n) in zip(ys, items, strict=True):
+                entry = _diff_for(differences.get(label, []), metric)
                 if entry is None:
                     continue
                 _key, diff, dlow, dhigh = entry
@@ -699,7 +702,7 @@ def _comparison_bars(fig: Figure, items: list[tuple[str, str, str]], names: list
                     dax.annotate(points(diff, places), (diff * 100, y), xytext=(0, 7),
                                  textcoords="offset points", ha="center", va="bottom",
                                  fontsize=SMALL_PT, color=INK)
-    labels, size = _fit_labels([name for _k, _i, name in reversed(items)], groups,
+    labels, size = _fit_labels([name for _m, name in reversed(items)], groups,
                                height_in=4.2)
     ax.set_yticks(range(groups), [_t(n) for n in labels])
     _probability_rows(ax, groups, size)
@@ -732,7 +735,7 @@ def _table_height(title: str, names: Sequence[str], rows: int) -> int:
     return int(min(2 * HEIGHT_PX, max(HEIGHT_PX, math.ceil(need * DPI))))
 
 
-def _comparison_table(fig: Figure, items: list[tuple[str, str, str]], names: list[str],
+def _comparison_table(fig: Figure, items: list[tuple[Metric, str]], names: list[str],
                       summaries: list[Summary],
                       differences: dict[str, list[Difference]] | None) -> None:
     """Rows: outcomes or rungs; columns: base then variants; cells: probabilities."""
@@ -742,17 +745,17 @@ def _comparison_table(fig: Figure, items: list[tuple[str, str, str]], names: lis
     shades = ListedColormap([purple_orange(v) for v in
                              (0.02, 0.16, 0.3, 0.4, 0.6, 0.7, 0.84, 0.98)])
     norm = BoundaryNorm(CHANGE_BOUNDS, shades.N)
-    labels, size = _fit_labels([name for _k, _i, name in items], rows,
+    labels, size = _fit_labels([name for _m, name in items], rows,
                                height_in=rows * 0.3)
     base = summaries[0]
-    for r, (kind, item_id, _name) in enumerate(items):
-        base_est = _lookup(base, kind, item_id)
+    for r, (metric, _name) in enumerate(items):
+        base_est = _lookup(base, metric)
         for c, (label, summary) in enumerate(zip(names, summaries, strict=True)):
-            est = _lookup(summary, kind, item_id)
+            est = _lookup(summary, metric)
             face: Any = (0.93, 0.93, 0.93, 1.0)
             weight = "normal"
             if c and est is not None and base_est is not None and est.n and base_est.n:
-                entry = _diff_for((differences or {}).get(label, []), kind, item_id)
+                entry = _diff_for((differences or {}).get(label, []), metric)
                 diff = (est.p - base_est.p) if entry is None else entry[1]
                 clear = entry is None or entry[2] > 0 or entry[3] < 0
                 face = shades(norm(diff * 100)) if diff and clear else "white"
@@ -799,7 +802,7 @@ def sweep_plot(sw: Sweep, model: Model) -> Figure:
     """One lever: the metric against the lever with a 95% band, and below it the paired
     change against the first point. Two levers: a heat map whose cells give both."""
     runs = f"{sw.comparison.runs:,} runs per point (common random numbers)"
-    metric = _metric_name(model, sw.metric)
+    metric = sw.metric.name
     changes = sw.changes
     places = points_decimals(changes[1:])
     if len(sw.axes) == 1:
@@ -885,19 +888,9 @@ def _short(value: float | bool | str) -> str:
     return str(value).lower() if isinstance(value, bool) else f"{value:g}"
 
 
-def _metric_name(model: Model, metric: str) -> str:
-    for outcome in model.outcomes:
-        if outcome.id == metric:
-            return outcome.name
-    for rung in model.rungs:
-        if rung.id == metric:
-            return rung.name
-    return metric
-
-
 def sensitivity_plot(sens: Sensitivity, model: Model, top: int = 12) -> Figure:
     """Which uncertain parameters drive the metric: a tornado of indices with intervals."""
-    metric = _metric_name(model, sens.metric)
+    metric = sens.metric.name
     order = sens.ranking()[:top][::-1]
     names = [sens.names[i] for i in order]
     if sens.method == "sobol":
@@ -931,7 +924,7 @@ def sensitivity_plot(sens: Sensitivity, model: Model, top: int = 12) -> Figure:
 
 def discovery_plot(disc: Discovery, model: Model, top: int = 4) -> Figure:
     """P(outcome) by quintile of the most separating parameters, with 95% intervals."""
-    metric = _metric_name(model, disc.metric)
+    metric = disc.metric.name
     findings = disc.findings[:top]
     fig = _new_figure(None, f"{disc.runs:,} runs, '{metric}' in {disc.hits:,} · bars: "
                             "probability in each fifth of the parameter's values "

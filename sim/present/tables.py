@@ -11,8 +11,9 @@ from ..analyses.discovery import Discovery
 from ..analyses.exact import ExactResult
 from ..analyses.sensitivity import READABLE_HALF_WIDTH, Sensitivity
 from ..results.stats import Estimate
-from ..results.summary import Line, Summary
+from ..results.summary import Summary
 from ..run.rare import RareEstimate
+from ..spec.metric import find
 from ..spec.model import Model
 from .numbers import (
     interval,
@@ -52,13 +53,11 @@ def comparison_table(comp: Comparison) -> str:
     for v in range(1, len(comp.names)):
         other = comp.summaries[v]
         rows = []
-        for m, (kind, mid) in enumerate(comp.metrics):
-            d = comp.differences[v][m]
-            if kind == "rung" and mid == base.rungs[base.initial_rung].id:
+        for metric, d in zip(comp.metrics, comp.differences[v], strict=True):
+            if metric.is_rung and metric.index == base.initial_rung:
                 continue
-            b, o = _line(base, kind, mid), _line(other, kind, mid)
-            rows.append([b.name + (" (rung)" if kind == "rung" else ""),
-                         percent(b.estimate), percent(o.estimate),
+            b, o = metric.line(base), metric.line(other)
+            rows.append([metric.label, percent(b.estimate), percent(o.estimate),
                          f"{points(d.diff, places)} pts", points_interval(d, places),
                          "yes" if is_clear(d, places) else "no"])
         levers = ", ".join(f"{k}={v}" for k, v in other.levers) or "no change"
@@ -67,11 +66,6 @@ def comparison_table(comp: Comparison) -> str:
             rows))
     foot = f"{comp.runs} paired runs (common random numbers), seed {comp.seed}. {CLEAR_NOTE}"
     return "\n\n".join(blocks) + "\n\n" + foot
-
-
-def _line(summary: Summary, kind: str, mid: str) -> Line:
-    lines = summary.rungs if kind == "rung" else summary.outcomes
-    return next(line for line in lines if line.id == mid)
 
 
 def sweep_table(sw: Sweep) -> str:
@@ -89,7 +83,7 @@ def sweep_table(sw: Sweep) -> str:
                         + (["-", "-", ""] if i == 0 else
                            [points(d.diff, places), points_interval(d, places),
                             "yes" if is_clear(d, places) else "no"]))
-        return grid([sw.axes[0].lever, f"P({sw.metric})", "95% CI",
+        return grid([sw.axes[0].lever, f"P({sw.metric.id})", "95% CI",
                      f"change vs {first} (pts)", "95% CI (paired)", "clear?"], rows) + (
             f"\nchange: paired difference from the first grid point, in percentage points. "
             f"{CLEAR_NOTE}")
@@ -107,7 +101,7 @@ def sweep_table(sw: Sweep) -> str:
                           + ("*" if is_clear(d, places) else ""))
         rows.append(cells)
         changed.append(deltas)
-    return (grid(header, rows) + f"\nP({sw.metric}) ± 95% half-width in points\n\n"
+    return (grid(header, rows) + f"\nP({sw.metric.id}) ± 95% half-width in points\n\n"
             + grid(header, changed)
             + f"\nchange vs {first} in points (paired); * = clear: the paired 95% interval "
               "excludes 0 (see sweep.json for the intervals)")
@@ -136,7 +130,7 @@ def sensitivity_table(sens: Sensitivity) -> str:
         rows.append([sens.names[i], f"{sens.total[i]:.3f}", f"{sens.total_conf[i]:.3f}",
                      f"{sens.first[i]:.3f}",
                      f"{sens.first_conf[i]:.3f}" if sens.method == "sobol" else ""])
-    return (grid(header, rows) + f"\n{sens.method.title()} on P({sens.metric}) "
+    return (grid(header, rows) + f"\n{sens.method.title()} on P({sens.metric.id}) "
             f"(mean {sens.mean:.1%}); {sens.points} points x {sens.reps} runs each."
             + readability_note(sens))
 
@@ -205,7 +199,7 @@ def discovery_table(disc: Discovery, top: int = 8) -> str:
         rows.append([f.id, f"{f.ks:.3f}", f"{f.p_value:.1e}",
                      f"{f.median_hit:.3g} / {f.median_other:.3g}",
                      *[pct(b.p) for b in f.bins]])
-    return (grid(header, rows) + f"\n'{disc.metric}' happened in {disc.hits} of {disc.runs} "
+    return (grid(header, rows) + f"\n'{disc.metric.id}' happened in {disc.hits} of {disc.runs} "
             "runs. Q1..Q5: its probability when the parameter is in that fifth of its range "
             "(lowest first). KS: how differently the parameter is distributed in runs with "
             "and without it (0 = no difference, 1 = complete separation); p-values are not "
@@ -217,9 +211,10 @@ def rare_table(estimates: Sequence[RareEstimate], summary: Summary) -> str:
     rows = []
     for e in estimates:
         cond = Estimate(round(e.p * e.runs), e.runs, e.p, e.low, e.high)
-        kind = "outcome" if e.id in {o.id for o in summary.outcomes} else "rung"
-        plain = summary.outcome(e.id) if kind == "outcome" else summary.rung(e.id)
-        rows.append([e.name + (" (rung)" if kind == "rung" else ""), percent(cond),
+        metric = find(summary, e.id)
+        assert metric is not None  # a rare target is one of the summary's metrics
+        plain = metric.line(summary).estimate
+        rows.append([metric.label, percent(cond),
                      interval(cond), f"{percent(plain)} {interval(plain)}",
                      f"{e.equivalent_runs:,.0f}", f"{e.variance_ratio:.1f}x"])
     header = ["Rare outcome (conditional Monte Carlo)", "P", "95% interval",

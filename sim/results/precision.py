@@ -17,6 +17,7 @@ from typing import NamedTuple
 from ..errors import UsageError
 from ..run.aggregate import Aggregate
 from ..run.rare import RareTally
+from ..spec.metric import AS_OUTCOME, resolve
 from ..spec.model import Model
 from .stats import wilson, wilson_arrays
 
@@ -61,28 +62,13 @@ def widest_half_width(agg: Aggregate) -> float:
     return widest
 
 
-def outcome_position(model: Model, metric: str) -> tuple[str, int]:
-    """("outcome" or "rung", index) of an id; outcomes win over rungs of the same id."""
-    for o in model.outcomes:
-        if o.id == metric:
-            return "outcome", o.index
-    for r in model.rungs:
-        if r.id == metric:
-            return "rung", r.index
-    known = [o.id for o in model.outcomes] + [r.id for r in model.rungs]
-    from ..spec.expr import suggest
-    raise UsageError(f"unknown outcome or rung '{metric}'{suggest(metric, known)}")
-
-
 def relative_half_widths(model: Model, agg: Aggregate, crude: Sequence[str],
                          rare: RareTally | None) -> dict[str, float]:
     """Each named outcome's 95% half-width as a share of its estimate (inf while 0):
     the crude (Wilson) interval for ``crude``, the conditional one for ``rare``'s targets."""
     out: dict[str, float] = {}
     for metric in crude:
-        kind, i = outcome_position(model, metric)
-        k = int((agg.outcome_counts if kind == "outcome" else agg.reached)[i])
-        est = wilson(k, agg.n)
+        est = wilson(resolve(model, metric, AS_OUTCOME).count(agg), agg.n)
         out[metric] = est.half_width / est.p if est.p > 0 else float("inf")
     if rare is not None:
         for e in rare.estimates():

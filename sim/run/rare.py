@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 
 from ..errors import UsageError
 from ..spec.expr import EvalError, Expr, safe_globals
+from ..spec.metric import AS_OUTCOME, Metric, resolve
 from ..spec.model import PEAK, Model, Process
 from .engine import Observer, Plan, Replication
 from .record import Record
@@ -82,29 +83,25 @@ def _threshold(model: Model, when: Any) -> int | None:
     return first if all(truth[first:]) else None
 
 
-def _producing_actions(model: Model, metric: str) -> tuple[str, str, int, set[int]]:
-    """(kind, name, index, actions that produce it) of an outcome or rung id."""
-    for o in model.outcomes:
-        if o.id == metric:
-            if o.action is not None:
-                return "outcome", o.name, o.index, {o.action}
-            assert o.when is not None
-            rung = _threshold(model, o.when) if o.when.names <= {PEAK} else None
-            if rung is None:
-                raise UsageError(
-                    f"outcome '{metric}' ({o.when.text}) is neither marked by an action nor "
-                    "a condition 'peak >= RUNG': conditional Monte Carlo needs to know which "
-                    "actions produce it")
-            return "outcome", o.name, o.index, _rung_actions(model, rung)
-    for r in model.rungs:
-        if r.id == metric:
-            if r.index <= model.initial_rung:
-                raise UsageError(f"rung '{metric}' is not above the starting rung: it is not "
-                                 "a rare escalation")
-            return "rung", r.name, r.index, _rung_actions(model, r.index)
-    known = [o.id for o in model.outcomes] + [r.id for r in model.rungs]
-    from ..spec.expr import suggest
-    raise UsageError(f"unknown outcome or rung '{metric}'{suggest(metric, known)}")
+def _producing_actions(model: Model, metric: str) -> tuple[Metric, set[int]]:
+    """An outcome or rung id's metric and the actions that produce it."""
+    target = resolve(model, metric, AS_OUTCOME)
+    if not target.is_rung:
+        o = model.outcomes[target.index]
+        if o.action is not None:
+            return target, {o.action}
+        assert o.when is not None
+        rung = _threshold(model, o.when) if o.when.names <= {PEAK} else None
+        if rung is None:
+            raise UsageError(
+                f"outcome '{metric}' ({o.when.text}) is neither marked by an action nor "
+                "a condition 'peak >= RUNG': conditional Monte Carlo needs to know which "
+                "actions produce it")
+        return target, _rung_actions(model, rung)
+    if target.index <= model.initial_rung:
+        raise UsageError(f"rung '{metric}' is not above the starting rung: it is not "
+                         "a rare escalation")
+    return target, _rung_actions(model, target.index)
 
 
 def _rung_actions(model: Model, rung: int) -> set[int]:
@@ -114,7 +111,7 @@ def _rung_actions(model: Model, rung: int) -> set[int]:
 def rare_target(model: Model, metric: str) -> RareTarget:
     """The last steps of an outcome (or rung above the start), or UsageError saying why
     conditional Monte Carlo cannot help with it."""
-    kind, name, index, producing = _producing_actions(model, metric)
+    target, producing = _producing_actions(model, metric)
     processes = tuple(p.index for p in model.processes
                       if p.rate is not None and p.choice.single
                       and p.choice.actions[0] in producing)
@@ -131,7 +128,8 @@ def rare_target(model: Model, metric: str) -> RareTarget:
                                   - fixed))) for i in processes)
     triggers = tuple((r, tuple(a for a in model.rules[r].on if a not in producing))
                      for r in rules)
-    return RareTarget(metric, name, kind, index, steps, private, keys, triggers)
+    return RareTarget(metric, target.name, target.kind, target.index, steps, private, keys,
+                      triggers)
 
 
 def _expressions(obj: Any) -> Iterator[Expr]:
