@@ -313,10 +313,12 @@ def test_comparison_table_for_many_variants(teaching):
 
 def test_comparison_bare_ids_resolve_rungs_before_outcomes():
     """A bare id naming both a rung and an outcome: first row the rung's, last the outcome's."""
+    from sim.spec.metric import OUTCOME, RUNG, Metric
+    rung, outcome = Metric(RUNG, "war", 2, "War"), Metric(OUTCOME, "war", 0, "War")
     rows = [("war", 0.1, 0.0, 0.2), ("calm", 0.0, -0.1, 0.1), ("war", 0.3, 0.2, 0.4)]
-    assert plots._diff_for(rows, "rung", "war") == rows[0]
-    assert plots._diff_for(rows, "outcome", "war") == rows[2]
-    assert plots._diff_for([("outcome:war", 1.0, 0.0, 1.0), *rows], "outcome", "war")[1] == 1.0
+    assert plots._diff_for(rows, rung) == rows[0]
+    assert plots._diff_for(rows, outcome) == rows[2]
+    assert plots._diff_for([("outcome:war", 1.0, 0.0, 1.0), *rows], outcome)[1] == 1.0
 
 
 # -- projector style -----------------------------------------------------------------------
