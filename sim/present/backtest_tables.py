@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Sequence
 
 from ..analyses.backtest import CENTRAL, Case, Pooled, Scored, Skill
-from .report import format_estimate
+from .report import format_estimate, png_img
 from .tables import grid
 
 
@@ -142,11 +142,9 @@ def pooled_table(pooled: Pooled) -> str:
 
 def backtest_page(texts: Sequence[str], images: Sequence[tuple[str, bytes]]) -> str:
     """A self-contained HTML page: the tables (escaped) and the plots (embedded PNGs)."""
-    import base64
     import html
     blocks = "".join(f"<pre>{html.escape(t)}</pre>" for t in texts)
-    imgs = "".join(f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,'
-                   f'{base64.b64encode(png).decode()}"></figure>' for name, png in images)
+    imgs = "".join(f"<figure>{png_img(png, name)}</figure>" for name, png in images)
     return ("<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport "
             "content='width=device-width,initial-scale=1'><title>Backtest</title><style>"
             "body{font:20px/1.5 system-ui,sans-serif;max-width:1200px;margin:2em auto;"
