@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# bench's numeric options: (flag, type, default, help), declared in one table.
+_BENCH_NUMBERS: tuple[tuple[str, Callable[[str], Any], Any, str], ...] = (
+    ("--seconds", opt.positive_finite, 3.0,
+     "seconds of model and of bare SimPy each, split over the rounds (default: %(default)s)"),
+    ("--rounds", opt.POSITIVE, 10,
+     "alternating rounds of bare SimPy and the model; the ratio is the median of the "
+     "rounds' ratios (default: %(default)s)"),
+    ("--workers", opt.POSITIVE, 2,
+     "workers for the speed-up and memory checks (default: %(default)s)"),
+    ("--repeats", opt.POSITIVE, 3,
+     "alternating timings of 1 worker and --workers workers; the speed-up is the median of "
+     "the pairs' (default: %(default)s)"),
+    ("--speed-runs", opt.POSITIVE, 1200,
+     "replications timed on 1 and on --workers workers (default: %(default)s)"),
+    ("--memory-runs", opt.counts, (10_000, 100_000),
+     "comma-separated run counts for the memory check (default: 10000,100000)"),
+)
+
+
 def add(sub: Any) -> None:
     """Register ``validate``, ``exact`` and ``bench``."""
     p = sub.add_parser("validate", help="check scenario files and report every problem")
@@ -118,23 +138,8 @@ def add(sub: Any) -> None:
                    help="scenario whose speed is measured (default: %(default)s)")
     p.add_argument("--memory-scenario", default="scenarios/teaching.yaml",
                    help="scenario for the memory check, a fast one (default: %(default)s)")
-    p.add_argument("--seconds", type=opt.positive_finite, default=3.0,
-                   help="seconds of model and of bare SimPy each, split over the rounds "
-                        "(default: %(default)s)")
-    p.add_argument("--rounds", type=opt.POSITIVE, default=10,
-                   help="alternating rounds of bare SimPy and the model; the ratio is the "
-                        "median of the rounds' ratios (default: %(default)s)")
-    p.add_argument("--workers", type=opt.POSITIVE, default=2,
-                   help="workers for the speed-up and memory checks (default: %(default)s)")
-    p.add_argument("--repeats", type=opt.POSITIVE, default=3,
-                   help="alternating timings of 1 worker and --workers workers; the speed-up "
-                        "is the median of the pairs' (default: %(default)s)")
-    p.add_argument("--speed-runs", type=opt.POSITIVE, default=1200,
-                   help="replications timed on 1 and on --workers workers "
-                        "(default: %(default)s)")
-    p.add_argument("--memory-runs", type=opt.counts, default=(10_000, 100_000),
-                   help="comma-separated run counts for the memory check "
-                        "(default: 10000,100000)")
+    for flag, kind, default, text in _BENCH_NUMBERS:
+        p.add_argument(flag, type=kind, default=default, help=text)
     p.add_argument("--rare", default=None,
                    help="comma-separated outcomes for the rare-event figures: time to a 95%% "
                         "half-width of 10%% of the estimate, plain counting vs --rare "
