@@ -23,6 +23,16 @@ from ..results.stats import Difference, Estimate, decimals_for
 MAX_DECIMALS = 4
 
 
+def value_text(value: object) -> str:
+    """A lever's or parameter's value as a scenario file writes it: ``true``/``false``, a
+    number in its shortest form (``0.5``, ``1e+06``), an option's name as it is."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def _fmt(value: float, decimals: int) -> str:
     return f"{value * 100:.{decimals}f}"
 

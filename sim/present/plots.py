@@ -41,7 +41,7 @@ from ..results.stats import Estimate
 from ..results.summary import Curve, Summary
 from ..spec.metric import Metric, metrics
 from ..spec.model import Model
-from .numbers import is_clear, percent, places_for, points, points_decimals
+from .numbers import is_clear, percent, places_for, points, points_decimals, value_text
 from .report import format_estimate
 
 WIDTH_PX, HEIGHT_PX, DPI = 1600, 900, 150
@@ -824,8 +824,8 @@ def sweep_plot(sw: Sweep, model: Model) -> Figure:
                 f"Δ {points(d.diff, places)}" + ("*" if is_clear(d, places) else ""))
             ax.text(j, i, f"{percent(est)} ±{est.half_width * 100:.1f}\n{delta}",
                     ha="center", va="center", fontsize=SMALL_PT, color=colour)
-    ax.set_xticks(range(len(b.values)), [_short(v) for v in b.values])
-    ax.set_yticks(range(len(a.values)), [_short(v) for v in a.values])
+    ax.set_xticks(range(len(b.values)), [value_text(v) for v in b.values])
+    ax.set_yticks(range(len(a.values)), [value_text(v) for v in a.values])
     ax.set_xlabel(_t(b.lever), fontsize=BODY_PT)
     ax.set_ylabel(_t(a.lever), fontsize=BODY_PT)
     ax.tick_params(labelsize=BODY_PT)
@@ -837,7 +837,7 @@ def sweep_plot(sw: Sweep, model: Model) -> Figure:
 
 def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) -> Figure:
     axis = sw.axes[0]
-    first = _short(axis.values[0])
+    first = value_text(axis.values[0])
     fig = _new_figure(None, f"{runs} · shaded and whiskers: 95% intervals",
                       question=f"How does P({metric}) change with {axis.lever}?",
                       title=f"{model.title}: lever sweep")
@@ -875,17 +875,11 @@ def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) ->
     dax.set_ylim(-top, top)
     dax.set_ylabel(_t(f"change vs first\npoint ({first}), pts"), fontsize=BODY_PT)
     if boolean:
-        dax.set_xticks(x, [_short(v) for v in axis.values])
+        dax.set_xticks(x, [value_text(v) for v in axis.values])
     lever = model.lever(axis.lever)
     dax.set_xlabel(_t(f"{axis.lever}" + (f" ({lever.unit})" if lever.unit else "")),
                    fontsize=BODY_PT)
     return fig
-
-
-def _short(value: float | bool | str) -> str:
-    if isinstance(value, str):
-        return value
-    return str(value).lower() if isinstance(value, bool) else f"{value:g}"
 
 
 def sensitivity_plot(sens: Sensitivity, model: Model, top: int = 12) -> Figure:

@@ -20,7 +20,7 @@ from typing import Any
 from ..results.stats import Estimate
 from ..results.summary import Line, Summary
 from ..spec.model import Choice, Model
-from .numbers import interval, percent, probability_decimals
+from .numbers import interval, percent, probability_decimals, value_text
 
 NOT_A_FORECAST = ("This is a teaching and exploration model, not a forecast: its numbers "
                   "follow from the stated assumptions.")
@@ -145,7 +145,7 @@ def _horizon_end(summary: Summary) -> str:
 def _variant_text(summary: Summary) -> str:
     if summary.variant == "base" and not summary.levers:
         return "base case"
-    changed = ", ".join(f"{k} = {_value(v)}" for k, v in summary.levers)
+    changed = ", ".join(f"{k} = {value_text(v)}" for k, v in summary.levers)
     name = "base case" if summary.variant == "base" else f"variant {summary.variant}"
     return f"{name} ({changed})" if changed else name
 
@@ -153,14 +153,6 @@ def _variant_text(summary: Summary) -> str:
 def _unique(texts: Iterable[str]) -> list[str]:
     """Texts in order without repeats (a rung and an outcome may share a name)."""
     return list(dict.fromkeys(texts))
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 # -- the terminal table --------------------------------------------------------------------
@@ -358,7 +350,7 @@ def _levers(model: Model, keys: Sequence[str]) -> str:
     changed = dict(model.applied)
     rows = []
     for lv in model.levers:
-        value = _e(_value(lv.value))
+        value = _e(value_text(lv.value))
         if lv.id in changed:
             value = f"<strong>{value}</strong> (changed for this run)"
         rows.append([_code(lv.id), value, _e(lv.unit),
@@ -486,7 +478,7 @@ def _manifest_value(value: Any) -> str:
     if value is None:
         return '<span class="muted">none</span>'
     if isinstance(value, bool):
-        return _e(_value(value))
+        return _e(value_text(value))
     return _code(str(value)) if isinstance(value, str) and len(value) > 24 else _e(value)
 
 

@@ -23,6 +23,7 @@ from .numbers import (
     points_decimals,
     points_interval,
     share,
+    value_text,
 )
 
 
@@ -73,13 +74,13 @@ def sweep_table(sw: Sweep) -> str:
     first grid point (common random numbers make it much narrower than the two intervals)."""
     changes = sw.changes
     places = points_decimals(changes[1:])
-    first = ", ".join(f"{a.lever}={_value(a.values[0])}" for a in sw.axes)
+    first = ", ".join(f"{a.lever}={value_text(a.values[0])}" for a in sw.axes)
     if len(sw.axes) == 1:
         rows = []
         for i, value in enumerate(sw.axes[0].values):
             est = sw.estimate(i)
             d = changes[i]
-            rows.append([_value(value), percent(est), interval(est)]
+            rows.append([value_text(value), percent(est), interval(est)]
                         + (["-", "-", ""] if i == 0 else
                            [points(d.diff, places), points_interval(d, places),
                             "yes" if is_clear(d, places) else "no"]))
@@ -88,10 +89,10 @@ def sweep_table(sw: Sweep) -> str:
             f"\nchange: paired difference from the first grid point, in percentage points. "
             f"{CLEAR_NOTE}")
     a, b = sw.axes
-    header = [f"{a.lever} \\ {b.lever}", *[_value(v) for v in b.values]]
+    header = [f"{a.lever} \\ {b.lever}", *[value_text(v) for v in b.values]]
     rows, changed = [], []
     for i, va in enumerate(a.values):
-        cells, deltas = [_value(va)], [_value(va)]
+        cells, deltas = [value_text(va)], [value_text(va)]
         for j in range(len(b.values)):
             k = i * len(b.values) + j
             est = sw.estimate(k)
@@ -109,14 +110,6 @@ def sweep_table(sw: Sweep) -> str:
 
 def _half_points(est: Estimate) -> str:
     return f"{est.half_width * 100:.1f}"
-
-
-def _value(value: float | bool | str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def sensitivity_table(sens: Sensitivity) -> str:
