@@ -21,8 +21,10 @@ from sim.spec.metric import (
     find,
     happened,
     metrics,
+    outcomes,
     pick,
     resolve,
+    rungs,
 )
 
 # 'war' is both a rung and an outcome (reached on the same day); 'talks' is only an outcome.
@@ -59,6 +61,8 @@ def test_metrics_list_rungs_then_outcomes_with_their_positions(model):
     assert [m.label for m in metrics(model)] == [
         "Calm (rung)", "Crisis (rung)", "War (rung)", "Open war", "Talks held"]
     assert metrics(model)[2].key == "rung:war" and metrics(model)[3].key == "outcome:war"
+    assert rungs(model) + outcomes(model) == metrics(model)
+    assert all(m.is_rung for m in rungs(model)) and not any(m.is_rung for m in outcomes(model))
 
 
 def test_an_id_naming_a_rung_and_an_outcome_means_the_outcome(model):

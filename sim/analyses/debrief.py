@@ -22,7 +22,6 @@ Pure: no printing, no files.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -32,6 +31,7 @@ from ..results.stats import Difference, Estimate, paired_difference, wilson
 from ..results.summary import Summary, summarise
 from ..run import runner
 from ..run.record import Record
+from ..spec.metric import rungs
 from ..spec.model import Model
 from .game import Board, CrisisGame, Setup, Turn
 from .play import Standing, standing_of
@@ -74,10 +74,6 @@ def top_rung(model: Model) -> int:
     return len(model.rungs) - (2 if above >= 3 else 1)
 
 
-def _reached(record: Record, rung: int) -> bool:
-    return record.first_reach[rung] != math.inf
-
-
 def conditional_risk(model: Model, setup: Setup, turns: Sequence[Turn], rung: int,
                      continuations: int, progress: Progress | None = None) -> list[Risk]:
     """Before/after risks of reaching ``rung`` for each played turn (see the module)."""
@@ -85,6 +81,7 @@ def conditional_risk(model: Model, setup: Setup, turns: Sequence[Turn], rung: in
         raise UsageError(f"continuations must be 1 to {MAX_CONTINUATIONS} (got "
                          f"{continuations})")
     risks: list[Risk] = []
+    target = rungs(model)[rung]
     total, done = len(turns) * continuations, 0
     for k, turn in enumerate(turns):
         counts = [0, 0, 0]  # both, only before, only after
@@ -96,7 +93,7 @@ def conditional_risk(model: Model, setup: Setup, turns: Sequence[Turn], rung: in
                     board.apply(turn, setup.teams)
                 board.rep.branch(setup.seed, (1 + k, j))
                 board.rep.advance(model.horizon)
-                hits.append(_reached(board.record(), rung))
+                hits.append(target.happened(board.record()))
             if hits[0] and hits[1]:
                 counts[0] += 1
             elif hits[0]:
@@ -133,10 +130,10 @@ def first_reach(summary: Summary, model: Model, record: Record
     """For each rung the game reached (other than the start): its day, and the share of
     default-policy runs that had reached that rung by then (with its interval)."""
     out = []
-    for rung in model.rungs:
-        day = record.first_reach[rung.index]
-        if rung.index == model.initial_rung or day == math.inf:
+    for rung in rungs(model):
+        if rung.index == model.initial_rung or not rung.happened(record):
             continue
+        day = rung.day(record)
         curve = summary.rung_curves[rung.index]
         i = min(int(day), len(curve.p) - 1)
         k = round(float(curve.p[i]) * summary.n)

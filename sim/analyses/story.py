@@ -18,6 +18,7 @@ from ..faults import Stop
 from ..run.engine import Plan
 from ..run.record import Record, TraceEvent
 from ..spec import expr as ex
+from ..spec.metric import outcomes, rungs
 from ..spec.model import DAY, PEAK, RUNG, Model
 
 MAX_SEARCH = 200_000
@@ -220,8 +221,8 @@ def final_values(model: Model, record: Record) -> dict[str, Any]:
     values.update({s.id: v for s, v in zip(model.state, record.final_state, strict=True)})
     values.update({RUNG: float(record.final_rung), PEAK: float(record.peak),
                    DAY: record.end_day})
-    for outcome, day in zip(model.outcomes, record.outcome_days, strict=True):
-        values.setdefault(outcome.id, day != float("inf"))
+    for outcome in outcomes(model):
+        values.setdefault(outcome.id, outcome.happened(record))
     return values
 
 
@@ -278,7 +279,8 @@ class PathTally:
     def __init__(self, model: Model) -> None:
         self.model = model
         self.runs = 0
-        targets = [r.index for r in model.rungs if r.index != model.initial_rung]
+        self.targets = tuple(r for r in rungs(model) if r.index != model.initial_rung)
+        targets = [r.index for r in self.targets]
         self.reached: dict[int, int] = dict.fromkeys(targets, 0)
         self.paths: dict[int, Counter[tuple[str, ...]]] = {t: Counter() for t in targets}
         self.before: dict[int, Counter[int]] = {t: Counter() for t in targets}
@@ -288,10 +290,10 @@ class PathTally:
         model = self.model
         for rec in records:
             self.runs += 1
-            for target in self.reached:
-                reached = rec.first_reach[target]
-                if reached == float("inf"):
+            for metric in self.targets:
+                if not metric.happened(rec):
                     continue
+                reached, target = metric.day(rec), metric.index
                 self.reached[target] += 1
                 self.paths[target][_path_to(model, rec, target)] += 1
                 self.before[target].update({rung for day, rung in rec.rung_path

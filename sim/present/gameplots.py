@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter
 from ..analyses.debrief import Debrief
 from ..results.summary import Summary
 from ..run.record import Record
+from ..spec.metric import rungs
 from ..spec.model import Model
 from . import plots
 
@@ -68,10 +69,10 @@ def marks_on_incidence(summary: Summary, model: Model, record: Record,
     ax = fig.axes[0]
     floor = ax.get_ylim()[0]
     ring = None
-    for rung in model.rungs:
-        day = record.first_reach[rung.index]
-        if rung.index == model.initial_rung or not np.isfinite(day):
+    for rung in rungs(model):
+        if rung.index == model.initial_rung or not rung.happened(record):
             continue
+        day = rung.day(record)
         curve = summary.rung_curves[rung.index]
         i = min(int(day), len(curve.p) - 1)
         x = float(mdates.date2num(model.start)) + day

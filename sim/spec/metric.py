@@ -129,11 +129,21 @@ class Metric:
         raise KeyError(self.key)
 
 
+def rungs(source: Lines[Named]) -> tuple[Metric, ...]:
+    """The rungs of a Model (or of a Summary, whose lines follow the model's order), as
+    metrics, lowest first."""
+    return tuple(Metric(RUNG, r.id, i, r.name) for i, r in enumerate(source.rungs))
+
+
+def outcomes(source: Lines[Named]) -> tuple[Metric, ...]:
+    """The outcomes of a Model (or of a Summary), as metrics, in the file's order."""
+    return tuple(Metric(OUTCOME, o.id, i, o.name) for i, o in enumerate(source.outcomes))
+
+
 def metrics(source: Lines[Named]) -> tuple[Metric, ...]:
-    """Every metric of a Model (or of a Summary, whose lines follow the model's order), in
-    the order comparisons list them: rungs, then outcomes."""
-    return (tuple(Metric(RUNG, r.id, i, r.name) for i, r in enumerate(source.rungs))
-            + tuple(Metric(OUTCOME, o.id, i, o.name) for i, o in enumerate(source.outcomes)))
+    """Every metric of a Model (or of a Summary), in the order comparisons list them: rungs,
+    then outcomes."""
+    return rungs(source) + outcomes(source)
 
 
 def pick(among: Sequence[Metric], metric_id: str) -> Metric | None:
