@@ -14,12 +14,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
 
 
 class Migration(NamedTuple):
@@ -133,6 +134,21 @@ def write(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sql
     """One writing statement in a transaction of its own."""
     with transaction(conn):
         return conn.execute(sql, params)
+
+
+def one(conn: sqlite3.Connection, sql: str, params: Sequence[Any],
+        make: Callable[[sqlite3.Row], T]) -> T | None:
+    """The first row a query finds, made into its typed row by ``make``; None if none."""
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else make(row)
+
+
+def inserted(conn: sqlite3.Connection, cur: sqlite3.Cursor,
+             by_id: Callable[[sqlite3.Connection, int], T | None]) -> T:
+    """The typed row that the INSERT of ``cur`` just made, read back by its new id."""
+    found = by_id(conn, int(cur.lastrowid or 0))
+    assert found is not None  # this connection inserted it a moment ago
+    return found
 
 
 def migrate(path: str | Path, migrations: Iterable[Migration]) -> list[str]:

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from typing import Any, NamedTuple
 
-from .db import Migration
+from .db import Migration, inserted, one
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("game-1", """
@@ -89,22 +89,18 @@ def create_game(conn: sqlite3.Connection, session_id: int, state: dict[str, Any]
     now = time.time()
     cur = conn.execute("INSERT INTO games (session_id, state, created_at, updated_at) "
                        "VALUES (?, ?, ?, ?)", (session_id, json.dumps(state), now, now))
-    found = game_by_id(conn, int(cur.lastrowid or 0))
-    assert found is not None
-    return found
+    return inserted(conn, cur, game_by_id)
 
 
 def game_by_id(conn: sqlite3.Connection, game_id: int) -> GameRow | None:
     """The game with this id, if any."""
-    row = conn.execute("SELECT * FROM games WHERE id = ?", (game_id,)).fetchone()
-    return _game(row) if row else None
+    return one(conn, "SELECT * FROM games WHERE id = ?", (game_id,), _game)
 
 
 def latest_game(conn: sqlite3.Connection, session_id: int) -> GameRow | None:
     """The session's most recent game, if any."""
-    row = conn.execute("SELECT * FROM games WHERE session_id = ? ORDER BY id DESC LIMIT 1",
-                       (session_id,)).fetchone()
-    return _game(row) if row else None
+    return one(conn, "SELECT * FROM games WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+               (session_id,), _game)
 
 
 def games_of(conn: sqlite3.Connection, session_id: int) -> list[GameRow]:
@@ -128,9 +124,8 @@ def members(conn: sqlite3.Connection, game_id: int) -> list[Member]:
 
 def team_of(conn: sqlite3.Connection, game_id: int, student_id: int) -> str | None:
     """The team a student plays in, if they joined one."""
-    row = conn.execute("SELECT team FROM game_members WHERE game_id = ? AND student_id = ?",
-                       (game_id, student_id)).fetchone()
-    return str(row["team"]) if row else None
+    return one(conn, "SELECT team FROM game_members WHERE game_id = ? AND student_id = ?",
+               (game_id, student_id), lambda row: str(row["team"]))
 
 
 def join_team(conn: sqlite3.Connection, game_id: int, student_id: int, team: str) -> bool:
@@ -148,8 +143,7 @@ def _debrief(row: sqlite3.Row) -> DebriefRow:
 
 def debrief_of(conn: sqlite3.Connection, game_id: int) -> DebriefRow | None:
     """The game's debrief row, if one was started."""
-    row = conn.execute("SELECT * FROM game_debriefs WHERE game_id = ?", (game_id,)).fetchone()
-    return _debrief(row) if row else None
+    return one(conn, "SELECT * FROM game_debriefs WHERE game_id = ?", (game_id,), _debrief)
 
 
 def start_debrief(conn: sqlite3.Connection, game_id: int) -> bool:

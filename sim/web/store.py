@@ -10,9 +10,10 @@ import json
 import secrets
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .db import transaction, write
+from .db import inserted, one, transaction, write
 
 # Join codes avoid letters and digits that are easily confused on a projector (0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -24,11 +25,10 @@ QUEUED, RUNNING, DONE, FAILED, INTERRUPTED = "queued", "running", "done", "faile
 LIVE_RUN_STATES = (QUEUED, RUNNING)
 
 
-class Session(NamedTuple):
-    """A class session: one scenario, its questions, and where the class stands."""
+@dataclass(frozen=True)
+class NewSession:
+    """What the lecturer chose when creating a session."""
 
-    id: int
-    code: str
     title: str
     scenario_name: str
     scenario_text: str
@@ -36,6 +36,15 @@ class Session(NamedTuple):
     levers: tuple[str, ...]
     runs: int
     seed: int
+
+
+@dataclass(frozen=True)
+class Session(NewSession):
+    """A class session as stored: what the lecturer chose (one scenario, its questions),
+    its join code, and where the class stands."""
+
+    id: int
+    code: str
     state: str
     hide_names: bool
     created_at: float
@@ -89,18 +98,6 @@ class Score(NamedTuple):
     rank: int
 
 
-class NewSession(NamedTuple):
-    """What the lecturer chose when creating a session."""
-
-    title: str
-    scenario_name: str
-    scenario_text: str
-    outcomes: tuple[str, ...]
-    levers: tuple[str, ...]
-    runs: int
-    seed: int
-
-
 # -- settings --------------------------------------------------------------------------------
 def setting(conn: sqlite3.Connection, key: str) -> str | None:
     """A stored server setting (None if unset)."""
@@ -118,10 +115,11 @@ def setting_or_create(conn: sqlite3.Connection, key: str, make: str) -> str:
 
 # -- sessions --------------------------------------------------------------------------------
 def _session(row: sqlite3.Row) -> Session:
-    return Session(row["id"], row["code"], row["title"], row["scenario_name"],
-                   row["scenario_text"], tuple(json.loads(row["outcomes"])),
-                   tuple(json.loads(row["levers"])), row["runs"], row["seed"], row["state"],
-                   bool(row["hide_names"]), row["created_at"])
+    return Session(row["title"], row["scenario_name"], row["scenario_text"],
+                   tuple(json.loads(row["outcomes"])), tuple(json.loads(row["levers"])),
+                   row["runs"], row["seed"], id=row["id"], code=row["code"],
+                   state=row["state"], hide_names=bool(row["hide_names"]),
+                   created_at=row["created_at"])
 
 
 def create_session(conn: sqlite3.Connection, new: NewSession) -> Session:
@@ -135,9 +133,7 @@ def create_session(conn: sqlite3.Connection, new: NewSession) -> Session:
             (code, new.title, new.scenario_name, new.scenario_text,
              json.dumps(list(new.outcomes)), json.dumps(list(new.levers)), new.runs,
              new.seed, time.time()))
-    found = session_by_id(conn, int(cur.lastrowid or 0))
-    assert found is not None
-    return found
+    return inserted(conn, cur, session_by_id)
 
 
 def _new_code(taken: set[str]) -> str:
@@ -154,15 +150,13 @@ def normalise_code(text: str) -> str:
 
 def session_by_id(conn: sqlite3.Connection, session_id: int) -> Session | None:
     """The session with this id, if any."""
-    row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    return None if row is None else _session(row)
+    return one(conn, "SELECT * FROM sessions WHERE id = ?", (session_id,), _session)
 
 
 def session_by_code(conn: sqlite3.Connection, code: str) -> Session | None:
     """The session with this join code (as typed), if any."""
-    row = conn.execute("SELECT * FROM sessions WHERE code = ?",
-                       (normalise_code(code),)).fetchone()
-    return None if row is None else _session(row)
+    return one(conn, "SELECT * FROM sessions WHERE code = ?", (normalise_code(code),),
+               _session)
 
 
 def all_sessions(conn: sqlite3.Connection) -> list[Session]:
@@ -218,8 +212,7 @@ def add_student(conn: sqlite3.Connection, session_id: int, name: str) -> Student
 
 def student_by_token(conn: sqlite3.Connection, token: str) -> Student | None:
     """The student whose browser holds ``token``, if any."""
-    row = conn.execute("SELECT * FROM students WHERE token = ?", (token,)).fetchone()
-    return None if row is None else _student(row)
+    return one(conn, "SELECT * FROM students WHERE token = ?", (token,), _student)
 
 
 def students(conn: sqlite3.Connection, session_id: int) -> list[Student]:
@@ -252,9 +245,8 @@ def save_forecast(conn: sqlite3.Connection, session_id: int, forecast: Forecast)
 
 def forecast_of(conn: sqlite3.Connection, student_id: int) -> Forecast | None:
     """A student's latest forecast, if they submitted one."""
-    row = conn.execute("SELECT * FROM forecasts WHERE student_id = ?",
-                       (student_id,)).fetchone()
-    return None if row is None else _forecast(row)
+    return one(conn, "SELECT * FROM forecasts WHERE student_id = ?", (student_id,),
+               _forecast)
 
 
 def forecasts(conn: sqlite3.Connection, session_id: int) -> dict[int, Forecast]:
@@ -280,29 +272,24 @@ def start_run(conn: sqlite3.Connection, session_id: int, total: int) -> Run | No
             return None
         cur = conn.execute("INSERT INTO runs (session_id, state, total, created_at) "
                            "VALUES (?, ?, ?, ?)", (session_id, QUEUED, total, time.time()))
-    found = run_by_id(conn, int(cur.lastrowid or 0))
-    assert found is not None
-    return found
+    return inserted(conn, cur, run_by_id)
 
 
 def run_by_id(conn: sqlite3.Connection, run_id: int) -> Run | None:
     """The run with this id, if any."""
-    row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-    return None if row is None else _run(row)
+    return one(conn, "SELECT * FROM runs WHERE id = ?", (run_id,), _run)
 
 
 def latest_run(conn: sqlite3.Connection, session_id: int) -> Run | None:
     """The session's most recent run, if any."""
-    row = conn.execute("SELECT * FROM runs WHERE session_id = ? ORDER BY id DESC LIMIT 1",
-                       (session_id,)).fetchone()
-    return None if row is None else _run(row)
+    return one(conn, "SELECT * FROM runs WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+               (session_id,), _run)
 
 
 def finished_run(conn: sqlite3.Connection, session_id: int) -> Run | None:
     """The session's most recent successful run, if any."""
-    row = conn.execute("SELECT * FROM runs WHERE session_id = ? AND state = ? "
-                       "ORDER BY id DESC LIMIT 1", (session_id, DONE)).fetchone()
-    return None if row is None else _run(row)
+    return one(conn, "SELECT * FROM runs WHERE session_id = ? AND state = ? "
+                     "ORDER BY id DESC LIMIT 1", (session_id, DONE), _run)
 
 
 def run_progress(conn: sqlite3.Connection, run_id: int, done: int, total: int) -> None:
@@ -346,9 +333,8 @@ def finish_run(conn: sqlite3.Connection, run_id: int, result: dict[str, Any],
 
 def plot(conn: sqlite3.Connection, run_id: int, name: str) -> bytes | None:
     """A stored plot of a run as PNG bytes."""
-    row = conn.execute("SELECT png FROM run_plots WHERE run_id = ? AND name = ?",
-                       (run_id, name)).fetchone()
-    return None if row is None else bytes(row["png"])
+    return one(conn, "SELECT png FROM run_plots WHERE run_id = ? AND name = ?",
+               (run_id, name), lambda row: bytes(row["png"]))
 
 
 def plot_names(conn: sqlite3.Connection, run_id: int) -> list[str]:
