@@ -62,9 +62,7 @@ class RareTarget(NamedTuple):
     """An outcome or rung to estimate by conditional Monte Carlo."""
 
     id: str
-    name: str
-    kind: str  # "outcome" or "rung"
-    position: int  # into model.outcomes or model.rungs
+    metric: Metric  # the outcome or rung (an id naming both means the outcome)
     steps: FinalSteps
     private: tuple[int, ...]  # parameters read only by the last steps (averaged over)
     # For each suppressed process, the names its rate reads that may change during a run.
@@ -72,6 +70,11 @@ class RareTarget(NamedTuple):
     # For each suppressed rule, the actions whose triggers matter: a trigger by an action
     # that produces the target itself never does (the target has happened then).
     triggers: tuple[tuple[int, tuple[int, ...]], ...]
+
+    @property
+    def name(self) -> str:
+        """The outcome's (or rung's) name."""
+        return self.metric.name
 
 
 def _threshold(model: Model, when: Any) -> int | None:
@@ -128,8 +131,7 @@ def rare_target(model: Model, metric: str) -> RareTarget:
                                   - fixed))) for i in processes)
     triggers = tuple((r, tuple(a for a in model.rules[r].on if a not in producing))
                      for r in rules)
-    return RareTarget(metric, target.name, target.kind, target.index, steps, private, keys,
-                      triggers)
+    return RareTarget(metric, target, steps, private, keys, triggers)
 
 
 def _expressions(obj: Any) -> Iterator[Expr]:
@@ -278,7 +280,7 @@ class _Watcher(Observer):
     def score(self, rep: Replication, w: _Watch) -> float:
         """The conditional probability of ``w``'s target given the finished run ``rep``,
         averaged over the lattice of its private parameters."""
-        if _reached(rep, w.target):
+        if w.target.metric.happened(rep):
             return 1.0
         model = rep.model
         spans = [(i, values, span) for (i, waiting, values), span in self.spans.items()
@@ -311,12 +313,6 @@ class _Watcher(Observer):
                         p = _probability(rule.probability, ns) * due
                         log_none[j] += math.log1p(-p) if p < 1 else -math.inf
         return math.fsum(-math.expm1(x) for x in log_none) / len(nodes)
-
-
-def _reached(rep: Replication, target: RareTarget) -> bool:
-    """Whether the target happened in the replication so far."""
-    days = rep.outcome_days if target.kind == "outcome" else rep.first_reach
-    return days[target.position] < math.inf
 
 
 def _rates_at(plan: Plan, i: int, ns: dict[str, Any], nodes: list[dict[str, float]]
@@ -397,7 +393,7 @@ def replicate(plan: Plan, seed: int, replication: int,
     rep, watcher, record = _run(plan, seed, replication, watches, suppress=False)
     scores, reruns = [], []
     for w in watches:
-        again = _reached(rep, w.target)
+        again = w.target.metric.happened(rep)
         if again:
             w = _Watch(w.target)
             suppressed, again_watcher, _ = _run(plan, seed, replication, [w], suppress=True)
