@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sim.faults import sigterm_interrupts
 from sim.present import render
 
@@ -28,6 +30,7 @@ def test_a_figure_worker_does_not_keep_the_command_lines_sigterm_handler():
         render._JOB = None
 
 
+@pytest.mark.slow
 def test_a_normal_run_with_figures_writes_nothing_to_stderr(tmp_path):
     """End to end through the command line (which installs its SIGTERM handler): figures
     are drawn by forked workers, and nothing at all reaches stderr (it used to print a
