@@ -105,8 +105,10 @@ class RuleStep(NamedTuple):
 
     rule: Rule
     source: int  # index of the rule's stream
-    when: Expr | None
-    probability: Expr
+    # Its condition and probability in one code object: the probability, or None when
+    # the condition is false. None when there is nothing to evaluate (a constant
+    # probability, no condition).
+    code: CodeType | None
 
 
 class Condition(NamedTuple):
@@ -125,6 +127,7 @@ class Step(NamedTuple):
     rules: tuple[RuleStep, ...]  # the rules it triggers
     marks: tuple[int, ...]  # the outcomes it marks by happening
     conditions: tuple[Condition, ...]  # the outcomes whose condition it may change
+    condition_code: CodeType  # those conditions as one tuple expression
 
 
 class RateBatch(NamedTuple):
@@ -173,6 +176,14 @@ def _tuple_code(pythons: Sequence[str], name: str) -> CodeType:
 
 # The code of rates that are never evaluated (none, or constant) and of no effects.
 _NOTHING = _tuple_code([], "<nothing>")
+
+
+def _rule_code(rule: Rule) -> CodeType | None:
+    """A rule's condition and probability as one expression (see RuleStep.code)."""
+    p, when = rule.probability, rule.when
+    if when is None:
+        return None if p.const is not None else compile(p.python, "<rule>", "eval")
+    return compile(f"({p.python}) if ({when.python}) else None", "<rule>", "eval")
 
 
 class Plan:
@@ -237,12 +248,13 @@ class Plan:
             # action anyway, so evaluating them together is the simultaneous assignment
             # they mean).
             code = _tuple_code([e.expr.python for e in action.effects], "<effects>")
-            rules = tuple(RuleStep(rule, rule_base + rule.index, rule.when, rule.probability)
+            rules = tuple(RuleStep(rule, rule_base + rule.index, _rule_code(rule))
                           for rule in rules_on[action.index])
             conditions = tuple(Condition(o.index, o.when) for o in self.when_outcomes
                                if o.when is not None and o.when.names & changes)
             steps.append(Step(action, effects, code, rules, tuple(marks[action.index]),
-                              conditions))
+                              conditions, _tuple_code([c.when.python for c in conditions],
+                                                      "<conditions>")))
         return steps
 
     def _bounds(self, var: str) -> tuple[float, float]:
@@ -588,7 +600,8 @@ class Replication:
         ns = self._ns
         ns[DAY] = now
         self._counts[index] += 1
-        action, effects, effect_code, rules, marks, conditions = self.plan.steps[index]
+        action, effects, effect_code, rules, marks, conditions, condition_code = \
+            self.plan.steps[index]
         changed: list[str] = []
         if effects:
             # Simultaneous assignment: every effect reads the values before the action.
@@ -609,21 +622,17 @@ class Replication:
         if self._events is not None:
             self._events.append(TraceEvent(now, index, dict(ns)))
         if marks or conditions:
-            self._mark(marks, conditions if changed else (), now)
+            self._mark(marks, conditions if changed else (), condition_code, now)
         if action.ends_run:
             self._finish(action.id, now)
             return
-        for rule, source, when, probability in rules:
+        for rule, source, code in rules:
             rng = self._rngs[source] or self._streams[source]
             # Always draw, even when `when` is false or p is 0 or 1, so that variants stay
             # aligned draw for draw (common random numbers).
             u = rng.random()
-            if when is not None and not when(ns):
-                continue
-            p = probability.const
-            if p is None:
-                p = self._probability(probability)
-            if u < p:
+            p = rule.probability.const if code is None else self._rule_probability(rule, code)
+            if p is not None and u < p:
                 self._timeout(rule.delay.sample(rng), self._on_response, rule)
         if rules and self._observer is not None:
             self._observer.rules_drawn(self, index)
@@ -646,16 +655,37 @@ class Replication:
                 changed.append(PEAK)
 
     def _mark(self, marks: tuple[int, ...], conditions: tuple[Condition, ...],
-              now: float) -> None:
+              code: CodeType, now: float) -> None:
         """Date the outcomes an action marks, and those whose condition now holds (the
-        first time only)."""
+        first time only); ``code`` gives all the conditions in one evaluation."""
         outcome_days = self._outcome_days
         for o in marks:
             if outcome_days[o] == INF:
                 outcome_days[o] = now
-        for o, when in conditions:
-            if outcome_days[o] == INF and when(self._ns):
+        if not conditions:
+            return
+        try:
+            holds = eval(code, _GLOBALS, self._ns)  # noqa: S307
+        except (ArithmeticError, ValueError, TypeError):
+            # One failed: evaluate those not yet dated one by one, as their meaning says
+            # (one already dated is never looked at again), to name the one that failed.
+            holds = [outcome_days[o] == INF and when(self._ns) for o, when in conditions]
+        for (o, _), true in zip(conditions, holds, strict=True):
+            if true and outcome_days[o] == INF:
                 outcome_days[o] = now
+
+    def _rule_probability(self, rule: Rule, code: CodeType) -> float | None:
+        """A triggered rule's probability now, or None when its condition is false."""
+        try:
+            p = eval(code, _GLOBALS, self._ns)  # noqa: S307
+        except (ArithmeticError, ValueError, TypeError):
+            p = None  # one by one below, to name the expression that failed
+        else:
+            if p is None or 0.0 <= p <= 1.0:
+                return p
+        if rule.when is not None and not rule.when(self._ns):
+            return None
+        return self._probability(rule.probability)
 
     def _recompute(self, todo: tuple[int, ...], code: CodeType) -> None:
         """Re-arm those of processes ``todo`` whose rate (tuple ``code``) changed."""
