@@ -1151,3 +1151,15 @@ def test_replication_keeps_the_fast_attribute_layout():
     rep = Replication(Plan(load(ROOT / "scenarios" / "atacms.yaml")), 1, 0, trace=True)
     rep.run()
     assert len(vars(rep)) <= 29
+
+
+def test_loading_and_running_the_flagship_does_not_import_scipy_stats():
+    """scipy.stats costs over a second to import; a plain load and run never needs it."""
+    import subprocess
+    import sys
+    code = ("import sys; from sim.spec.loader import load; from sim.run.engine import Plan; "
+            "Plan(load('scenarios/atacms.yaml')).run(1, 0); "
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"

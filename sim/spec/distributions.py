@@ -167,9 +167,11 @@ class Beta(Kind):
         return lambda rng: base + scale * rng.betavariate(a, b)
 
     def ppf(self, arg: Arg, u: float) -> float:
-        from scipy.stats import beta
+        # scipy.stats.beta.ppf is this same function (bit for bit); importing
+        # scipy.stats to get it cost over a second at every load of a scenario.
+        from scipy.special import betaincinv
         low, high = arg("low", 0.0), arg("high", 1.0)
-        return low + (high - low) * float(beta.ppf(u, arg("a"), arg("b")))
+        return low + (high - low) * float(betaincinv(arg("a"), arg("b"), u))
 
     def mean(self, arg: Arg) -> float:
         low, high = arg("low", 0.0), arg("high", 1.0)
@@ -290,11 +292,11 @@ class Distribution:
         """``ppf`` at each of ``us``, vectorised where one call per value would be costly."""
         kind, arg = self.kind, self.arg
         if kind == "beta":
-            from scipy.stats import beta
+            from scipy.special import betaincinv  # = scipy.stats.beta.ppf, see ppf
             low, high = arg("low", 0.0), arg("high", 1.0)
             clipped = [min(max(u, 1e-12), 1 - 1e-12) for u in us]
             return [low + (high - low) * float(v)
-                    for v in beta.ppf(clipped, arg("a"), arg("b"))]
+                    for v in betaincinv(arg("a"), arg("b"), clipped)]
         if kind == "lognormal":
             from scipy.special import ndtri
             z = ndtri(np.clip(np.asarray(us, dtype=float), 1e-12, 1 - 1e-12))
