@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..analyses import bench as bench_defaults
 from ..errors import Problem, UsageError
 from ..spec.loader import check_file, load
 from ..spec.model import Model
@@ -59,11 +60,13 @@ def exact(scenario: Scenario, *, variant: str | None = None,
     return model, solve(model)
 
 
-def bench(scenario: str | Path, memory_scenario: str | Path, *, seconds: float = 3.0,
-          workers: int = 2, speed_runs: int = 1200,
-          memory_runs: tuple[int, ...] = (10_000, 100_000), rounds: int = 10,
-          repeats: int = 3, rare: Sequence[str] | None = None,
-          rare_runs: int = 4000) -> BenchResult:
+def bench(scenario: str | Path, memory_scenario: str | Path, *,
+          seconds: float = bench_defaults.SECONDS, workers: int = bench_defaults.WORKERS,
+          speed_runs: int = bench_defaults.SPEED_RUNS,
+          memory_runs: tuple[int, ...] = bench_defaults.MEMORY_RUNS,
+          rounds: int = bench_defaults.ROUNDS, repeats: int = bench_defaults.REPEATS,
+          rare: Sequence[str] | None = None,
+          rare_runs: int = bench_defaults.RARE_RUNS) -> BenchResult:
     """Measure bare SimPy and the model in one run (see :mod:`sim.analyses.bench`).
 
     ``rare``: outcomes for the rare-event figures (default: the flagship's nuclear use and

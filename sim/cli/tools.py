@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import api
+from ..analyses import bench
 from ..errors import UsageError
 from ..present.output import write_file
 from . import options as opt
@@ -92,20 +93,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 # bench's numeric options: (flag, type, default, help), declared in one table.
 _BENCH_NUMBERS: tuple[tuple[str, Callable[[str], Any], Any, str], ...] = (
-    ("--seconds", opt.positive_finite, 3.0,
+    ("--seconds", opt.positive_finite, bench.SECONDS,
      "seconds of model and of bare SimPy each, split over the rounds (default: %(default)s)"),
-    ("--rounds", opt.POSITIVE, 10,
+    ("--rounds", opt.POSITIVE, bench.ROUNDS,
      "alternating rounds of bare SimPy and the model; the ratio is the median of the "
      "rounds' ratios (default: %(default)s)"),
-    ("--workers", opt.POSITIVE, 2,
+    ("--workers", opt.POSITIVE, bench.WORKERS,
      "workers for the speed-up and memory checks (default: %(default)s)"),
-    ("--repeats", opt.POSITIVE, 3,
+    ("--repeats", opt.POSITIVE, bench.REPEATS,
      "alternating timings of 1 worker and --workers workers; the speed-up is the median of "
      "the pairs' (default: %(default)s)"),
-    ("--speed-runs", opt.POSITIVE, 1200,
+    ("--speed-runs", opt.POSITIVE, bench.SPEED_RUNS,
      "replications timed on 1 and on --workers workers (default: %(default)s)"),
-    ("--memory-runs", opt.counts, (10_000, 100_000),
-     "comma-separated run counts for the memory check (default: 10000,100000)"),
+    ("--memory-runs", opt.counts, bench.MEMORY_RUNS,
+     "comma-separated run counts for the memory check (default: "
+     f"{','.join(map(str, bench.MEMORY_RUNS))})"),
 )
 
 
@@ -145,7 +147,7 @@ def add(sub: Any) -> None:
                         "half-width of 10%% of the estimate, plain counting vs --rare "
                         "(default: nuclear_use,strategic_exchange when the scenario has "
                         "them; an empty string skips them)")
-    p.add_argument("--rare-runs", type=opt.POSITIVE, default=4000,
+    p.add_argument("--rare-runs", type=opt.POSITIVE, default=bench.RARE_RUNS,
                    help="replications (on --workers) that estimate the rare figures' "
                         "variance ratios (default: %(default)s)")
     p.add_argument("--write", metavar="FILE", help="also write the Markdown report here "
