@@ -450,11 +450,25 @@ same seed):
   arithmetic as `random.expovariate`), no `typing.cast` in callbacks (it built a generic
   alias on every event), distribution samplers resolved once per distribution;
 - timeouts booked as light `Due` events through `env.schedule` (same time, priority and
-  insertion order as `simpy.Timeout`, hence the same order of events).
+  insertion order as `simpy.Timeout`, hence the same order of events), carrying what is
+  due and its number (a clock's version, a tick's count) as two fields instead of a tuple;
+- a triggered rule's condition and probability in **one** `eval` (`(p) if (when) else
+  None`), and all the outcome conditions an action may make true likewise (a failure falls
+  back to one by one, which names the expression and keeps the rule that an outcome
+  already dated is never looked at again);
+- the engine's tables typed as `NamedTuple`s (`Step`, `Effect`, `RuleStep`, `RateBatch`)
+  and unpacked on the hot path, which costs the same as the anonymous tuples they
+  replaced; effect bounds stored as finite numbers, so one chained comparison both clips
+  and catches an infinite or NaN value;
+- a `Replication` holds at most 29 attributes: CPython 3.11 keeps up to 29 in the compact
+  shared-key layout its specialised attribute loads use, and a 30th made every `self.x`
+  on the hot path slower (4% of a run, measured in instructions; a test keeps the limit).
 
-Around the simulation, the default `sim run` no longer imports `scipy.stats` at start (a
-second), formats `replications.csv` rows in the workers (only text crosses processes), and
-draws the five figures in two forked processes. The per-replication set-up (one
+Around the simulation, the default `sim run` never imports `scipy.stats` (well over a
+second at every start: the load-time range check's beta quantiles come from
+`scipy.special.betaincinv`, the very function `scipy.stats.beta.ppf` calls, bit for bit),
+formats `replications.csv` rows in the workers (only text crosses processes), and draws the
+five figures in two forked processes. The per-replication set-up (one
 `SeedSequence` and a Mersenne Twister seeded per random source) is unchanged: any faster
 seeding would change the draws, and `tests/test_pinned_results.py` pins them.
 
