@@ -20,7 +20,7 @@ import io
 import math
 import textwrap
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from matplotlib import colormaps
@@ -34,15 +34,18 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Annotation, Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 
-from ..analyses.compare import Sweep
-from ..analyses.discovery import Discovery
-from ..analyses.sensitivity import Sensitivity
 from ..results.stats import Estimate
 from ..results.summary import Curve, Summary
 from ..spec.metric import Metric, metrics
 from ..spec.model import Model
 from .numbers import is_clear, percent, places_for, points, points_decimals, value_text
 from .report import format_estimate
+
+if TYPE_CHECKING:  # annotations only: discovery imports scipy.stats (over a second), and
+    # every process drawing a run's figures imports this module
+    from ..analyses.compare import Sweep
+    from ..analyses.discovery import Discovery
+    from ..analyses.sensitivity import Sensitivity
 
 WIDTH_PX, HEIGHT_PX, DPI = 1600, 900, 150
 TITLE_PT, SUBTITLE_PT, HEADING_PT, BODY_PT, SMALL_PT = 17, 13.5, 15, 14, 13
