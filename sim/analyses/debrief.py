@@ -125,20 +125,26 @@ def turning_points(risks: Sequence[Risk], top: int = TOP_TURNING_POINTS) -> tupl
     return tuple(r.turn for r in moved[:top])
 
 
-def first_reach(summary: Summary, model: Model, record: Record
-                ) -> tuple[tuple[int, float, Estimate], ...]:
-    """For each rung the game reached (other than the start): its day, and the share of
-    default-policy runs that had reached that rung by then (with its interval)."""
+def reached_rungs(summary: Summary, model: Model, record: Record
+                  ) -> list[tuple[int, float, float]]:
+    """For each rung a run reached (other than the start): its index, the day, and the
+    share of the summary's runs that had reached that rung by then (its incidence curve)."""
     out = []
     for rung in rungs(model):
         if rung.index == model.initial_rung or not rung.happened(record):
             continue
         day = rung.day(record)
         curve = summary.rung_curves[rung.index]
-        i = min(int(day), len(curve.p) - 1)
-        k = round(float(curve.p[i]) * summary.n)
-        out.append((rung.index, day, wilson(k, summary.n)))
-    return tuple(out)
+        out.append((rung.index, day, float(curve.p[min(int(day), len(curve.p) - 1)])))
+    return out
+
+
+def first_reach(summary: Summary, model: Model, record: Record
+                ) -> tuple[tuple[int, float, Estimate], ...]:
+    """For each rung the game reached (other than the start): its day, and the share of
+    default-policy runs that had reached that rung by then (with its interval)."""
+    return tuple((index, day, wilson(round(share * summary.n), summary.n))
+                 for index, day, share in reached_rungs(summary, model, record))
 
 
 def debrief(game: CrisisGame, runs: int = 10_000, continuations: int = CONTINUATIONS,

@@ -15,10 +15,9 @@ from matplotlib import patheffects
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from ..analyses.debrief import Debrief
+from ..analyses.debrief import Debrief, reached_rungs
 from ..results.summary import Summary
 from ..run.record import Record
-from ..spec.metric import rungs
 from ..spec.model import Model
 from . import plots
 
@@ -69,14 +68,9 @@ def marks_on_incidence(summary: Summary, model: Model, record: Record,
     ax = fig.axes[0]
     floor = ax.get_ylim()[0]
     ring = None
-    for rung in rungs(model):
-        if rung.index == model.initial_rung or not rung.happened(record):
-            continue
-        day = rung.day(record)
-        curve = summary.rung_curves[rung.index]
-        i = min(int(day), len(curve.p) - 1)
+    for _index, day, share in reached_rungs(summary, model, record):
         x = float(mdates.date2num(model.start)) + day
-        y = max(float(curve.p[i]) * 100, floor)
+        y = max(share * 100, floor)
         (ring,) = ax.plot([x], [y], "o", markersize=15, markerfacecolor="none",
                           markeredgewidth=3, color=GAME_INK, path_effects=OUTLINE, zorder=6,
                           clip_on=False,
