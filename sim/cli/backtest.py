@@ -21,10 +21,10 @@ def add(sub: Any) -> None:
         description="Run each scenario as written (or read a results folder of a base run), "
                     "compare its probabilities and timing with its events file "
                     "(events/NAME.yaml beside the scenario, see docs/backtest.md) and "
-                    "print Brier and log scores, skill against 50%% and the base rate, "
+                    "print Brier and log scores, skill against 50% and the base rate, "
                     "timing percentiles and, for several cases, a pooled reliability "
-                    "table. Writes PNGs, "
-                    "backtest.json and report.html into a results folder.")
+                    "table. Writes PNGs, backtest.json and report.html into a "
+                    "results folder.")
     p.add_argument("inputs", nargs="+", metavar="SCENARIO_OR_RESULTS",
                    help="scenario files (e.g. scenarios/history/*.yaml) or results folders "
                         "of base runs")
