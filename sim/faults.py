@@ -59,6 +59,16 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
+def leave_signals_to_parent() -> None:
+    """In a worker process: ignore Ctrl-C and let SIGTERM end it quietly.
+
+    Ctrl-C is the parent's business (it stops the workers and keeps what is done). A forked
+    worker inherits the command line's SIGTERM handler, which raises :class:`Terminated`;
+    when the parent ends the worker with SIGTERM that would print a traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
     """While active, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main

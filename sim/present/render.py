@@ -9,9 +9,9 @@ The bytes are the same as drawing them one by one. Pure: no printing, no files.
 from __future__ import annotations
 
 import multiprocessing as mp
-import signal
 from typing import Any
 
+from ..faults import leave_signals_to_parent
 from ..results.summary import Summary
 from ..spec.model import Model
 
@@ -41,11 +41,7 @@ def _remember(summary: Summary, model: Model) -> None:
 
 
 def _start_worker(summary: Summary, model: Model) -> None:
-    # Ctrl-C is the parent's business: it stops the pool (and the drawing) as a whole.
-    # The pool ends its workers with SIGTERM; a handler inherited from the parent (the
-    # command line turns SIGTERM into an exception) would print a traceback per worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    leave_signals_to_parent()
     _remember(summary, model)
 
 

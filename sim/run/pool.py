@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
 from ..errors import SimError
-from ..faults import WorkerLost
+from ..faults import WorkerLost, leave_signals_to_parent
 
 RETRIES = 2  # a chunk may lose its worker this often and still be retried
 
@@ -41,10 +41,7 @@ class _Failed(NamedTuple):
 
 def _serve(task: Callable[[int, int], Any], conn: Connection) -> None:
     """A worker's loop: receive a job, send back its result or its exception."""
-    # Ctrl-C is the parent's business: it stops the workers and keeps what is done. A
-    # SIGTERM handler inherited from the parent (fork) must not turn into an exception here.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    leave_signals_to_parent()
     # Memory tracing is the parent's measurement (sim bench): a forked worker inherits it
     # and would run several times slower for nothing.
     if tracemalloc.is_tracing():
