@@ -1,5 +1,5 @@
 """Shared test helpers: guards against hangs and runaway work, equality of aggregates, a fake
-clock.
+clock, the command line's subcommands.
 
 No test asserts on wall-clock time: a shared machine or parallel test workers stretch it.
 ``cpu_limit`` bounds the CPU time work may take (a count the machine's load does not change);
@@ -8,6 +8,7 @@ to spare."""
 
 from __future__ import annotations
 
+import argparse
 import signal
 import time
 from collections.abc import Iterator
@@ -77,3 +78,10 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """The command line's subcommands, by name, as the parser knows them."""
+    from sim.cli.parser import build_parser
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)

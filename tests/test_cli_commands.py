@@ -8,16 +8,15 @@ in depth elsewhere (test_cli, test_backtest, test_bench, test_play, test_story, 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import subcommands
 
 from sim.cli import main
-from sim.cli.parser import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = str(ROOT / "scenarios" / "teaching.yaml")
@@ -28,8 +27,7 @@ QUICK = ["--workers", "1", "--no-plots", "--quiet"]
 
 def commands() -> set[str]:
     """The subcommands the parser knows."""
-    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
-    return set(sub.choices)
+    return set(subcommands())
 
 
 def lines(text: str, start: str) -> list[str]:
