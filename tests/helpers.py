@@ -85,3 +85,18 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     from sim.cli.parser import build_parser
     (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     return dict(sub.choices)
+
+
+def images_load(page: Any, selector: str = "img") -> int:
+    """Wait until every image matching ``selector`` on a Playwright page has loaded and
+    decoded, as a reader scrolling past would see it; returns how many there are.
+
+    Images load asynchronously, and ``loading="lazy"`` ones only once near the view, so a
+    check of ``naturalWidth`` straight after a page loads races the browser. ``decode()``
+    waits for the bytes and rejects (failing the test) when a PNG is broken."""
+    images = page.locator(selector).all()
+    for img in images:
+        img.scroll_into_view_if_needed()
+        img.evaluate("i => i.decode()")
+        assert img.evaluate("i => i.naturalWidth") > 0, img.evaluate("i => i.src.slice(0, 80)")
+    return len(images)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import SCENARIOS, LiveServer
+from helpers import images_load
 
 from sim.analyses import play
 from sim.spec.loader import load
@@ -134,7 +135,7 @@ def test_a_crisis_game_in_the_browser(browser: Any, live_server: LiveServer, tmp
     lecturer.get_by_label("Continuations per turn (turning points)").fill(str(CONTINUATIONS))
     lecturer.get_by_role("button", name="Compute the debrief").click()
     lecturer.wait_for_selector("#path", timeout=240_000)
-    assert lecturer.evaluate("Array.from(document.images).every(i => i.naturalWidth > 0)")
+    assert images_load(lecturer) >= 1
     shot(lecturer, "6-debrief")
     shot(lecturer, "7-debrief-fan", "#figure-game_fan")
     shot(lecturer, "8-debrief-turning", "#turning")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import SCENARIOS, LiveServer
+from helpers import images_load
 
 from sim import api
 from sim.results.scoring import brier
@@ -87,8 +88,8 @@ def test_a_class_in_the_browser(browser: Any, live_server: LiveServer):
     assert f"model {truth['war'] * 100:.1f}%" in war
     assert lecturer.locator("circle.dot").count() == 4
     assert "strikes_authorised=false" in lecturer.inner_text("table.policies")
-    assert lecturer.locator("figure.plot img").count() >= 4
-    assert lecturer.evaluate("Array.from(document.images).every(i => i.naturalWidth > 0)")
+    assert images_load(lecturer, "figure.plot img") >= 4
+    images_load(lecturer)
 
     for name, page in students.items():
         page.reload()
