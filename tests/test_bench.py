@@ -89,8 +89,32 @@ def test_cli_bench_writes_the_performance_page(tmp_path, capsys):
     assert code == 0
     page = out.read_text(encoding="utf-8")
     assert page.startswith("# Performance") and "python -m sim bench" in page
-    assert "2 paired rounds" in page and "2 paired rounds" in capsys.readouterr().out
-    assert "2 paired timings" in page
+    out = capsys.readouterr().out
+    assert "2 paired rounds" in page and "2 paired rounds" in out
+    # one worker: its time, and plainly no speed-up (not a speed-up of 1 over itself)
+    assert "| 200 runs on 1 worker |" in out and "on 1 workers" not in out
+    assert "| speed-up on several workers | not measured: on one worker nothing runs in " \
+           "parallel |" in page
+    assert "paired timings" not in page
+
+
+def test_report_on_one_worker_states_no_speed_up():
+    """On one worker there is no parallel figure: its time, and why no speed-up."""
+    r = _result(workers=1, one_worker_s=8.0, many_workers_s=None)
+    assert r.speedup is None
+    text = bench.format_report(r)
+    assert "| 4000 runs on 1 worker | 8.00 s |" in text
+    assert "| speed-up on several workers | not measured: on one worker nothing runs in " \
+           "parallel |" in text
+    assert "1 workers" not in text and "target >= 1.8x" not in text
+
+
+def test_one_worker_bench_measures_no_speed_up():
+    """run_bench on one worker times that worker and pairs nothing with it."""
+    r = bench.run_bench(TEACHING, TEACHING, seconds=0.1, workers=1, speed_runs=50,
+                        memory_runs=(50,), rounds=2, repeats=3)
+    assert r.workers == 1 and r.many_workers_s is None and r.speedups == []
+    assert r.speedup is None and r.one_worker_s > 0
 
 
 def test_cli_bench_rejects_bad_memory_runs(capsys):

@@ -158,6 +158,16 @@ def speedup(model: Model, runs: int, workers: int, seed: int = 1,
     return pairs[mid][0], pairs[mid][1], ratios
 
 
+def solo_seconds(model: Model, runs: int, seed: int = 1, repeats: int = 3) -> float:
+    """Seconds for ``runs`` on one worker, the median of ``repeats`` timings.
+
+    What is measured instead of :func:`speedup` on one worker: there is nothing running in
+    parallel to compare with, and timing one worker against itself would only show noise.
+    """
+    times = [runner.run(model, runs, seed, 1).complete().elapsed for _ in range(repeats)]
+    return statistics.median_low(times)
+
+
 def peak_memory(model: Model, runs: int, workers: int, seed: int = 1) -> float:
     """Peak traced memory (MiB) of the collecting process during a run of ``runs``."""
     tracemalloc.start()
@@ -263,7 +273,7 @@ class BenchResult:
     events_per_s: float
     workers: int
     one_worker_s: float
-    many_workers_s: float
+    many_workers_s: float | None  # None on one worker: nothing ran in parallel
     speed_runs: int
     memory: list[tuple[int, float]] = field(default_factory=list)
     memory_scenario: str = ""
@@ -279,8 +289,11 @@ class BenchResult:
         return self.events_per_s / self.bare_events_per_s
 
     @property
-    def speedup(self) -> float:
-        """Wall-time speed-up of ``workers`` over one worker (the median paired timing)."""
+    def speedup(self) -> float | None:
+        """Wall-time speed-up of ``workers`` over one worker (the median paired timing);
+        None on one worker, where there is no parallel speed-up to measure."""
+        if self.many_workers_s is None:
+            return None
         if self.speedups:
             return statistics.median_low(self.speedups)
         return self.one_worker_s / self.many_workers_s
@@ -308,7 +321,11 @@ def run_bench(model: Model, memory_model: Model, seconds: float = SECONDS,
               rare_runs: int = RARE_RUNS) -> BenchResult:
     """Measure everything in one process, one after the other."""
     tp = paired_throughput(model, seconds, rounds)
-    one, many, speedups = speedup(model, speed_runs, workers, repeats=repeats)
+    many: float | None
+    if workers > 1:
+        one, many, speedups = speedup(model, speed_runs, workers, repeats=repeats)
+    else:  # nothing runs in parallel: time the one worker, report no speed-up
+        one, many, speedups = solo_seconds(model, speed_runs, repeats=repeats), None, []
     memory = [(n, peak_memory(memory_model, n, workers)) for n in memory_runs]
     figures = rare_figures(model, rare, rare_runs, workers) if rare else []
     return BenchResult(model.id, machine(), tp.bare_events_per_s, tp.reps_per_s,
@@ -320,10 +337,7 @@ def format_report(r: BenchResult) -> str:
     """Markdown report of a benchmark run."""
     spread = (f"; {len(r.ratios)} paired rounds: {min(r.ratios):.0%} to {max(r.ratios):.0%}"
               if len(r.ratios) > 1 else "")
-    median = f" (median of {len(r.speedups)} pairs)" if len(r.speedups) > 1 else ""
     median_round = f" (median of {len(r.ratios)} rounds)" if len(r.ratios) > 1 else ""
-    pairs = (f"; {len(r.speedups)} paired timings: {min(r.speedups):.2f}x to "
-             f"{max(r.speedups):.2f}x" if len(r.speedups) > 1 else "")
     lines = [
         f"Machine: {r.machine}",
         "",
@@ -333,9 +347,7 @@ def format_report(r: BenchResult) -> str:
         f"| `{r.scenario}` replications/s, 1 worker{median_round} | {r.reps_per_s:,.0f} |",
         f"| `{r.scenario}` events/s, 1 worker{median_round} | {r.events_per_s:,.0f} |",
         f"| model events/s as share of bare SimPy | {r.ratio:.0%} (target >= 30%){spread} |",
-        f"| {r.speed_runs} runs: 1 worker / {r.workers} workers{median} | "
-        f"{r.one_worker_s:.2f} s / {r.many_workers_s:.2f} s |",
-        f"| speed-up on {r.workers} workers | {r.speedup:.2f}x (target >= 1.8x){pairs} |",
+        *_speed_rows(r),
     ]
     for n, mib in r.memory:
         lines.append(f"| peak memory of the collecting process, {n:,} runs of "
@@ -343,6 +355,20 @@ def format_report(r: BenchResult) -> str:
     if r.rare:
         lines += ["", rare_report(r.rare)]
     return "\n".join(lines)
+
+
+def _speed_rows(r: BenchResult) -> list[str]:
+    """The timing and speed-up rows; on one worker only its time, and why no speed-up."""
+    if r.many_workers_s is None:
+        return [f"| {r.speed_runs} runs on 1 worker | {r.one_worker_s:.2f} s |",
+                "| speed-up on several workers | not measured: on one worker nothing runs "
+                "in parallel |"]
+    median = f" (median of {len(r.speedups)} pairs)" if len(r.speedups) > 1 else ""
+    pairs = (f"; {len(r.speedups)} paired timings: {min(r.speedups):.2f}x to "
+             f"{max(r.speedups):.2f}x" if len(r.speedups) > 1 else "")
+    return [f"| {r.speed_runs} runs: 1 worker / {r.workers} workers{median} | "
+            f"{r.one_worker_s:.2f} s / {r.many_workers_s:.2f} s |",
+            f"| speed-up on {r.workers} workers | {r.speedup:.2f}x (target >= 1.8x){pairs} |"]
 
 
 def rare_report(figures: Sequence[RareFigure]) -> str:

@@ -99,7 +99,8 @@ _BENCH_NUMBERS: tuple[tuple[str, Callable[[str], Any], Any, str], ...] = (
      "alternating rounds of bare SimPy and the model; the ratio is the median of the "
      "rounds' ratios (default: %(default)s)"),
     ("--workers", opt.POSITIVE, bench.WORKERS,
-     "workers for the speed-up and memory checks (default: %(default)s)"),
+     "workers for the speed-up and memory checks; with 1 no speed-up is measured "
+     "(default: %(default)s)"),
     ("--repeats", opt.POSITIVE, bench.REPEATS,
      "alternating timings of 1 worker and --workers workers; the speed-up is the median of "
      "the pairs' (default: %(default)s)"),
