@@ -62,6 +62,12 @@ def test_grid_aligns_text_left_and_numbers_right():
     assert tables.grid(["n", "v"], [["1", "x"]], right=0) == "n  v\n-  -\n1  x"
 
 
+def test_grid_lines_never_end_in_spaces():
+    """An empty last column (Morris has no interval for sigma) leaves no trailing spaces,
+    on the rule under the header either."""
+    assert tables.grid(["a", "b", ""], [["x", "1", ""]]) == "a  b\n-  -\nx  1"
+
+
 def test_comparison_table_rows_are_the_paired_differences():
     comp = api.compare(TEACHING, ["no_strikes"], runs=200, seed=3, workers=1).result
     text = tables.comparison_table(comp)
@@ -106,6 +112,8 @@ def test_sensitivity_table_and_its_warning_when_too_uncertain():
                            workers=1).result
     text = tables.sensitivity_table(sens)
     assert row(text, "red_resolve") == ["red_resolve", "0.375", "0.122", "0.150"]
+    assert [line for line in text.splitlines() if line != line.rstrip()] == []
+    assert text.splitlines()[1] == "-----------  ---------------  -----  --------------------"
     assert "Morris on P(war) (mean 67.5%); 8 points x 5 runs each." in text
     note = tables.readability_note(sens)
     assert note and text.endswith(note)

@@ -33,13 +33,16 @@ def pct(p: float, half_width: float = 0.0) -> str:
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> str:
-    """Align columns; the first ``right``-th and later columns are right-aligned."""
+    """Align columns; the first ``right``-th and later columns are right-aligned.
+
+    No line ends in spaces, the rule under the header included (an empty last column,
+    such as Morris's unused interval, would otherwise leave them)."""
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     def fmt(row: Sequence[str]) -> str:
         cells = [str(c).ljust(w) if i < right else str(c).rjust(w)
                  for i, (c, w) in enumerate(zip(row, widths, strict=True))]
         return "  ".join(cells).rstrip()
-    rule = "  ".join("-" * w for w in widths)
+    rule = "  ".join("-" * w for w in widths).rstrip()
     return "\n".join([fmt(header), rule, *[fmt(r) for r in rows]])
 
 
