@@ -100,7 +100,7 @@ def compare(tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", TEACHING, "--variants", "no_strikes", "--runs", "200", "--seed",
                  "3", "--out", str(out), *QUICK]) == 0
     text = capsys.readouterr().out
-    assert lines(text, "General war  ")[0].split()[2:5] == ["74%", "0.0%", "-74.0"]
+    assert lines(text, "General war  ")[0].split()[2:5] == ["74%", "0%", "-74.0"]
     assert "200 paired runs (common random numbers), seed 3." in text
     assert json.loads((out / "compare.json").read_text(encoding="utf-8"))
 

@@ -10,10 +10,17 @@ import pytest
 
 from sim.analyses.compare import compare_variants, parse_grid, sweep
 from sim.cli import main
-from sim.present.numbers import interval, is_clear, percent, points, points_decimals
+from sim.present.numbers import (
+    interval,
+    is_clear,
+    percent,
+    points,
+    points_decimals,
+    share,
+)
 from sim.present.report import format_estimate
 from sim.present.tables import comparison_table, sweep_table
-from sim.results.stats import Difference, wilson
+from sim.results.stats import Difference, Estimate, wilson
 from sim.spec.loader import load
 
 TEACHING = Path(__file__).resolve().parent.parent / "scenarios" / "teaching.yaml"
@@ -28,10 +35,40 @@ def test_a_share_below_one_never_prints_as_certain():
     assert percent(wilson(3998, 4000)) == "99.95%"
     assert percent(wilson(2, 4000)) == "0.05%"
     assert percent(wilson(3999, 4000)) != "100.00%"
-    assert percent(wilson(4000, 4000)) == "100.00%"
+    assert percent(wilson(4000, 4000)) == "100%"  # every run: exact, nothing to round
     assert format_estimate(wilson(3998, 4000), "point") == "99.95%"
     # Even a wide interval (few runs) cannot round a near-certain share up to 100.
     assert not percent(wilson(999, 1000)).startswith("100")
+
+
+def test_never_and_always_print_one_way_whatever_the_run_count():
+    """0 of n is 0%, n of n is 100%, at 100 runs as at 4000 (was 0%, 0.0%, 0.00%);
+    the interval keeps the decimals its width supports."""
+    for n in (100, 200, 1000, 4000):
+        assert percent(wilson(0, n)) == "0%" and percent(wilson(n, n)) == "100%"
+        assert format_estimate(wilson(0, n), "point") == percent(wilson(0, n))
+    assert interval(wilson(0, 200)) == "[0.0%, 1.9%]"
+    assert format_estimate(wilson(4000, 4000)) == "100% [99.90%, 100.00%]"
+    # A conditional (rare-event) estimate can be above zero with no run counted: not 0%.
+    assert percent(Estimate(0, 4000, 0.00004, 0.00001, 0.00007)) == "0.004%"
+    assert share(0.0) == "0%" and share(1.0) == "100%" and share(0.5, 0.05) == "50%"
+    assert share(0.01234, 0.001) == "1.2%" and share(0.74) == "74.0%"  # no interval: 1
+    assert share(float("nan")) == "n/a"
+
+
+def test_compare_and_sweep_print_a_never_seen_outcome_alike(model):
+    """The same zero in a comparison and in both sweep tables, at 200 runs (where the
+    interval alone would give 0.0%) and at 100 (0%)."""
+    for runs in (100, 200):
+        comp = compare_variants(model, ["no_strikes"], runs, 3, workers=1)
+        assert comparison_table(comp).split("General war  ")[1].split()[1] == "0%"
+        one = sweep(model, [parse_grid(model, "strikes_authorised=false,true")],
+                    "war", runs, 3, workers=1)
+        assert sweep_table(one).splitlines()[2].split()[:2] == ["false", "0%"]
+        two = sweep(model, [parse_grid(model, "red_resolve=0.2:0.6:2"),
+                            parse_grid(model, "strikes_authorised=false,true")],
+                    "war", runs, 3, workers=1)
+        assert sweep_table(two).splitlines()[2].split()[1] == "0%"
 
 
 def test_interval_has_the_point_estimates_precision():

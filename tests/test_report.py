@@ -136,7 +136,7 @@ def test_format_table_exact_lines():
         "",
         "Rung (lowest first)  P(reach)  95% interval",
         "Calm                    12.3%  [11.4%, 13.3%]",
-        "Crisis (start)        100.00%  [99.96%, 100.00%]",
+        "Crisis (start)           100%  [99.96%, 100.00%]",
         "Open war                   4%  [2%, 7%]",
         "P(reach): share of runs at this rung or beyond it by the horizon",
         "(for rungs below the start: settled at least that far).",
@@ -153,7 +153,7 @@ def test_format_table_wraps_long_names():
     long = "Large conventional war inside the country and on its northern border"
     rungs = (s.rungs[0], Line("crisis", long, s.rungs[1].estimate), s.rungs[2])
     lines = format_table(Summary(**{**s.__dict__, "rungs": rungs})).splitlines()
-    row = lines.index("Large conventional war inside the country and    100.00%  [99.96%, 100.00%]")
+    row = lines.index("Large conventional war inside the country and       100%  [99.96%, 100.00%]")
     assert lines[row + 1] == "  on its northern border (start)"
     assert max(len(line) for line in lines[3:]) <= 80
 

@@ -43,14 +43,8 @@ def test_every_public_function_is_tested_here():
     source = Path(__file__).read_text(encoding="utf-8")
     public = [name for name, f in inspect.getmembers(tables, inspect.isfunction)
               if f.__module__ == tables.__name__ and not name.startswith("_")]
-    assert len(public) >= 11
+    assert len(public) >= 10
     assert [name for name in public if f"tables.{name}(" not in source] == []
-
-
-def test_pct_shows_the_decimals_its_interval_supports():
-    assert tables.pct(0.5, 0.05) == "50%"
-    assert tables.pct(0.01234, 0.001) == "1.2%"
-    assert tables.pct(0.74) == "74.0%"  # no interval: one decimal
 
 
 def test_grid_aligns_text_left_and_numbers_right():
@@ -74,7 +68,7 @@ def test_comparison_table_rows_are_the_paired_differences():
     assert text.startswith("no_strikes  (strikes_authorised=False)\n")
     war = comp.summaries[0].outcome("war")
     assert (war.k, war.n) == (148, 200)
-    assert row(text, "General war") == ["General war", "74%", "0.0%", "-74.0 pts",
+    assert row(text, "General war") == ["General war", "74%", "0%", "-74.0 pts",
                                         "[-79.6, -67.2]", "yes"]
     assert row(text, "Settlement signed") == ["Settlement signed", "23%", "54%", "+31.0 pts",
                                               "[+24.4, +37.1]", "yes"]

@@ -5,7 +5,10 @@ Three rules live here and nowhere else:
 - A probability carries as many decimals as its own 95% interval supports
   (:func:`sim.results.stats.decimals_for`), so the same estimate prints the same way in every
   table of a command. A share strictly between 0 and 1 never prints as ``0%`` or ``100%``
-  (99.95% is not "certain"): decimals are added until the rounding cannot say so.
+  (99.95% is not "certain"): decimals are added until the rounding cannot say so. An exact
+  0 or 1 (never seen, seen in every run) prints as ``0%`` or ``100%`` whatever the run
+  count: there is nothing to round, so ``0%`` reads the same in a table of 100 runs and one
+  of 4,000 (not ``0%`` in one and ``0.00%`` in the other), in tables and plots alike.
 - The paired differences of one command (a comparison, a sweep) share one precision, chosen
   from the median width of their intervals.
 - A difference is **clear** when its 95% interval *as printed* excludes zero, so that
@@ -47,15 +50,25 @@ def probability_decimals(p: float, half_width: float) -> int:
     return places
 
 
+def _share_text(p: float, half_width: float) -> str:
+    """The one percentage rule: exactly 0 or 1 as ``0%``/``100%``, else the decimals the
+    interval supports (never rounded to 0 or 100)."""
+    if p == 0 or p == 1:
+        return "0%" if p == 0 else "100%"
+    return _fmt(p, probability_decimals(p, half_width)) + "%"
+
+
 def percent(est: Estimate) -> str:
-    """The point estimate, e.g. ``37%``, ``99.95%`` (never ``100.0%`` for 3998 of 4000)."""
+    """The point estimate, e.g. ``37%``, ``99.95%`` (never ``100.0%`` for 3998 of 4000);
+    ``0%`` and ``100%`` exactly when it happened in no run or in every run."""
     if est.n <= 0 or not math.isfinite(est.p):
         return "n/a"
-    return _fmt(est.p, probability_decimals(est.p, est.half_width)) + "%"
+    return _share_text(est.p, est.half_width)
 
 
 def interval(est: Estimate) -> str:
-    """The 95% interval at the point estimate's precision, e.g. ``[35%, 39%]``."""
+    """The 95% interval at the precision its width supports, e.g. ``[35%, 39%]`` (the
+    point estimate's, except that an exact ``0%`` or ``100%`` point carries no decimals)."""
     if est.n <= 0 or not math.isfinite(est.p):
         return "(no runs)"
     places = probability_decimals(est.p, est.half_width)
@@ -66,7 +79,7 @@ def share(p: float, half_width: float = 0.0) -> str:
     """A bare share with the same rules, when no Estimate is at hand."""
     if p != p:  # NaN
         return "n/a"
-    return _fmt(p, probability_decimals(p, half_width)) + "%"
+    return _share_text(p, half_width)
 
 
 def points_decimals(diffs: Iterable[Difference]) -> int:

@@ -110,17 +110,15 @@ def format_estimate(est: Estimate, style: str = "text") -> str:
     """A probability with its 95% interval at the precision the interval supports.
 
     ``style="text"`` gives ``12.3% [11.4%, 13.3%]``, ``style="plot"`` the compact
-    ``12.3% [11.4–13.3]`` and ``style="point"`` only ``12.3%`` (``0%`` or ``100%``
-    when the event happened in no run or in every run). Decimals come from
-    :func:`sim.present.numbers.probability_decimals` (never 0% or 100% for a share
-    strictly between).
+    ``12.3% [11.4–13.3]`` and ``style="point"`` only ``12.3%``. The point is
+    :func:`sim.present.numbers.percent` (``0%`` or ``100%`` when the event happened in no
+    run or in every run, never for a share strictly between), as in every table.
     """
     if est.n <= 0 or not math.isfinite(est.p):
         return "n/a (no runs)"
     d = probability_decimals(est.p, est.half_width)
     if style == "point":
-        # Never seen or always seen: the count is exact, extra zeros only add noise.
-        return "0%" if est.k == 0 else "100%" if est.k == est.n else percent(est)
+        return percent(est)
     if style == "plot":
         return (f"{percent(est)} [{est.low * 100:.{d}f}\N{EN DASH}"
                 f"{est.high * 100:.{d}f}]")

@@ -27,11 +27,6 @@ from .numbers import (
 )
 
 
-def pct(p: float, half_width: float = 0.0) -> str:
-    """A percentage with as many decimals as its interval supports (see numbers.share)."""
-    return share(p, half_width)
-
-
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> str:
     """Align columns; the first ``right``-th and later columns are right-aligned.
 
@@ -127,7 +122,7 @@ def sensitivity_table(sens: Sensitivity) -> str:
                      f"{sens.first[i]:.3f}",
                      f"{sens.first_conf[i]:.3f}" if sens.method == "sobol" else ""])
     return (grid(header, rows) + f"\n{sens.method.title()} on P({sens.metric.id}) "
-            f"(mean {sens.mean:.1%}); {sens.points} points x {sens.reps} runs each."
+            f"(mean {share(sens.mean)}); {sens.points} points x {sens.reps} runs each."
             + readability_note(sens))
 
 
@@ -194,7 +189,7 @@ def discovery_table(disc: Discovery, top: int = 8) -> str:
     for f in disc.findings[:top]:
         rows.append([f.id, f"{f.ks:.3f}", f"{f.p_value:.1e}",
                      f"{f.median_hit:.3g} / {f.median_other:.3g}",
-                     *[pct(b.p) for b in f.bins]])
+                     *[share(b.p) for b in f.bins]])
     return (grid(header, rows) + f"\n'{disc.metric.id}' happened in {disc.hits} of {disc.runs} "
             "runs. Q1..Q5: its probability when the parameter is in that fifth of its range "
             "(lowest first). KS: how differently the parameter is distributed in runs with "
