@@ -1,4 +1,10 @@
-"""Fixtures for the classroom web app, shared by every web test (HTTP and browser).
+"""Fixtures shared by several test files.
+
+- ``teaching``, ``base``: the compiled teaching scenario and the corpus base (a copy of it
+  with a ranged lever, see tests/test_loader.py), for the loader's and the settings' tests
+  (a file that defines its own ``teaching`` uses that one).
+
+For the classroom web app, shared by every web test (HTTP and browser):
 
 - ``classroom``: an app on a fresh database with a signed-in lecturer client and helpers to
   create sessions, add students (each its own client, so its own cookies) and wait for runs;
@@ -22,11 +28,27 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from sim.spec.loader import load, load_text
+from sim.spec.model import Model
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def teaching() -> Model:
+    """The compiled teaching scenario."""
+    return load(SCENARIOS / "teaching.yaml")
+
+
+@pytest.fixture(scope="module")
+def base() -> Model:
+    """The compiled corpus base (has a ranged numeric lever)."""
+    from tests.test_loader import BASE  # the loader's tests own the text
+    return load_text(BASE, "base.yaml")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

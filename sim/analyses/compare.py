@@ -24,10 +24,9 @@ from ..results.summary import Summary, summarise
 from ..run import runner
 from ..run.aggregate import Aggregate
 from ..run.engine import Plan
-from ..spec.loader import parse_lever_value
 from ..spec.metric import Metric, happened, metrics, pick, resolve
 from ..spec.model import Model
-from ..spec.settings import apply_variant, parse_value, unknown
+from ..spec.settings import apply_variant, parse_lever_value, parse_value, unknown
 
 
 class CompareTask:

@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 from ..errors import UsageError
 from ..run.engine import Plan, Replication
 from ..spec import expr as ex
-from ..spec.loader import parse_lever_value
 from ..spec.model import Action, Lever, Model
+from ..spec.settings import parse_lever_value
 
 Value = float | bool | str
 FACILITATOR = "facilitator"

@@ -16,8 +16,8 @@ import numpy as np
 
 from ..errors import UsageError
 from ..run import runner
-from ..spec.loader import parse_lever_value
 from ..spec.model import Lever, Model
+from ..spec.settings import parse_lever_value
 from .compare import Comparison, run_models
 
 Value = float | bool | str

@@ -11,11 +11,9 @@ given. Provenance gaps are warnings.
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 
-from ..errors import Problem, ScenarioError, UsageError
-from . import expr as ex
+from ..errors import Problem, ScenarioError
 from . import sections as sec
 from .checker import SpecChecker
 from .model import Model
@@ -104,35 +102,3 @@ def load_text(text: str, name: str = "<text>") -> Model:
     if model is None:
         raise ScenarioError(problems)
     return model
-
-
-def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool | str:
-    """Parse a command-line lever value ('true', '0.5') and check it against the lever."""
-    try:
-        lever = model.lever(lever_id)
-    except KeyError:
-        known = [lv.id for lv in model.levers]
-        raise UsageError(f"unknown lever '{lever_id}'{ex.suggest(lever_id, known)}; "
-                         f"levers: {', '.join(lv.id for lv in model.levers) or 'none'}") from None
-    if lever.is_choice:
-        if text.strip() not in lever.options:
-            raise UsageError(f"lever '{lever_id}' is a choice: give one of "
-                             f"{', '.join(lever.options)} (got {text!r})"
-                             f"{ex.suggest(text.strip(), lever.options)}")
-        return text.strip()
-    if lever.is_bool:
-        words = {"true": True, "yes": True, "on": True, "1": True,
-                 "false": False, "no": False, "off": False, "0": False}
-        if text.strip().lower() not in words:
-            raise UsageError(f"lever '{lever_id}' is on/off: give true or false (got {text!r})")
-        return words[text.strip().lower()]
-    try:
-        value = float(text)
-    except ValueError:
-        raise UsageError(f"lever '{lever_id}' needs a number (got {text!r})") from None
-    low, high = sec.lever_limits(lever)
-    if not math.isfinite(value) or not low <= value <= high:
-        raise UsageError(f"lever '{lever_id}' must be in [{low:g}, {high:g}] (got {text})")
-    return value
-
-

@@ -18,8 +18,8 @@ from typing import Any
 from ..errors import UsageError
 from . import expr as ex
 from .distributions import Distribution
-from .loader import parse_lever_value
 from .model import Model
+from .sections import lever_limits
 
 Value = float | bool | str | Distribution
 
@@ -41,6 +41,36 @@ def unknown(model: Model, name: str) -> UsageError:
     head = (f"'{name}' is {what}, so it cannot be set" if what else
             f"unknown lever or parameter '{name}'{ex.suggest(name, known)}")
     return UsageError(f"{head}; these can vary: {model.settable()}")
+
+
+def parse_lever_value(model: Model, lever_id: str, text: str) -> float | bool | str:
+    """Parse a command-line lever value ('true', '0.5') and check it against the lever."""
+    try:
+        lever = model.lever(lever_id)
+    except KeyError:
+        known = [lv.id for lv in model.levers]
+        raise UsageError(f"unknown lever '{lever_id}'{ex.suggest(lever_id, known)}; "
+                         f"levers: {', '.join(lv.id for lv in model.levers) or 'none'}") from None
+    if lever.is_choice:
+        if text.strip() not in lever.options:
+            raise UsageError(f"lever '{lever_id}' is a choice: give one of "
+                             f"{', '.join(lever.options)} (got {text!r})"
+                             f"{ex.suggest(text.strip(), lever.options)}")
+        return text.strip()
+    if lever.is_bool:
+        words = {"true": True, "yes": True, "on": True, "1": True,
+                 "false": False, "no": False, "off": False, "0": False}
+        if text.strip().lower() not in words:
+            raise UsageError(f"lever '{lever_id}' is on/off: give true or false (got {text!r})")
+        return words[text.strip().lower()]
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"lever '{lever_id}' needs a number (got {text!r})") from None
+    low, high = lever_limits(lever)
+    if not math.isfinite(value) or not low <= value <= high:
+        raise UsageError(f"lever '{lever_id}' must be in [{low:g}, {high:g}] (got {text})")
+    return value
 
 
 def parse_value(model: Model, name: str, text: str) -> Value:
