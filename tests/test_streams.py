@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
-from sim.run.streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
+from sim.run.streams import (
+    FIRST_PROCESS,
+    PARAMETERS,
+    SCHEDULE,
+    Streams,
+    seed_words,
+    stream_count,
+)
 
 
 def draws(streams: Streams, source: int, k: int = 5) -> list[float]:
@@ -82,3 +91,37 @@ def test_streams_are_roughly_uniform_and_uncorrelated():
     assert abs(np.corrcoef(x, y)[0, 1]) < 3.3 / np.sqrt(4000)
     z = np.array([Streams(5, r + 1, 2)[0].random() for r in range(4000)])
     assert abs(np.corrcoef(x, z)[0, 1]) < 3.3 / np.sqrt(4000)
+
+
+def _numpy_words(seed, replication, count, branch=()):
+    return np.random.SeedSequence(seed, spawn_key=(replication, *branch)).generate_state(
+        count, dtype=np.uint64).tolist()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 20241117, 2**32 - 1, 2**32, 2**64 - 1, 2**64 + 3,
+                                  2**127 + 11, 2**200 + 7])
+@pytest.mark.parametrize("branch", [(), (0x9A7A, 3), (2**32 - 1,), (1, 2, 3, 4, 5)])
+def test_seed_words_are_numpys_seed_sequence_bit_for_bit(seed, branch):
+    """The vectorised words equal numpy's SeedSequence for seeds of 1 to 7 words, branch
+    keys of 0 to 5 words, block edges and a count of 1, so every stream is unchanged."""
+    for replication in (0, 1, 63, 64, 65, 127, 9_999, 123_456):
+        for count in (1, 2, 31):
+            assert seed_words(seed, replication, count, branch) == \
+                _numpy_words(seed, replication, count, branch), (replication, count)
+
+
+def test_seed_words_outside_the_vectorised_range_fall_back_to_numpy():
+    """Huge replication numbers and branch words beyond 32 bits take numpy's own path."""
+    for replication, branch in [(2**32 - 1, ()), (5, (2**40,)), (2**33, (1,))]:
+        assert seed_words(7, replication, 3, branch) == _numpy_words(7, replication, 3, branch)
+    with pytest.raises(ValueError):
+        seed_words(-1, 0, 3)  # numpy's error for a negative seed
+
+
+def test_streams_are_random_random_in_the_state_its_constructor_gives():
+    """The fast seeding leaves each stream exactly as random.Random(word) would."""
+    streams = Streams(20241117, 42, 6)
+    for source, word in enumerate(_numpy_words(20241117, 42, 6)):
+        stream = streams[source]
+        assert type(stream) is random.Random
+        assert stream.getstate() == random.Random(word).getstate()
