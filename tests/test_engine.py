@@ -14,7 +14,6 @@ from scipy import stats as st
 import sim.run.engine as engine
 from sim.run.engine import ModelRuntimeError, Plan
 from sim.run.streams import Streams
-from sim.spec.expr import safe_globals
 from sim.spec.loader import load, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1110,9 +1109,10 @@ def test_rate_batch_lists_each_reader_once_and_skips_constant_rates():
       only_t: {rate: "0.2 * (1 + t)", action: x}
     """, horizon=10)
     plan = Plan(m)
-    todo, code = plan.rate_batch(("s", "t"))
-    assert todo == (1, 2)
-    assert eval(code, safe_globals(), {"s": 1.0, "t": 2.0}) == pytest.approx((0.4, 0.6))
+    todo, program = plan.rate_batch(("s", "t"))
+    assert todo == (1, 2) and program is not None
+    values = plan.programs[program].bind({"s": 1.0, "t": 2.0})()
+    assert values == pytest.approx((0.4, 0.6))
     assert plan.rate_batch(("s",))[0] == (1,)
 
 

@@ -24,14 +24,14 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from math import log
-from types import CodeType, MappingProxyType
+from types import MappingProxyType
 from typing import Any, NamedTuple, cast
 
 import simpy
 from simpy.events import NORMAL
 
 from ..errors import SimError
-from ..spec.expr import EvalError, Expr, safe_globals
+from ..spec.expr import EvalError, Expr, Program, tuple_text
 from ..spec.model import (
     DAY,
     PEAK,
@@ -44,7 +44,7 @@ from ..spec.model import (
     ScheduledEvent,
 )
 from .record import Record, TraceEvent
-from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, stream_count
+from .streams import FIRST_PROCESS, PARAMETERS, SCHEDULE, Streams, rule_stream, stream_count
 
 # Branch key of the streams that overridden parameter distributions draw from.
 OVERRIDE_BRANCH = 0x9A7A
@@ -62,9 +62,6 @@ HORIZON_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1)
 # In a replication's table of single actions (Plan.single): a process whose clock fires
 # and does nothing (Replication.suppress).
 SUPPRESSED = -2
-
-# The globals of the engine's own evals of compiled expression code (no builtins).
-_GLOBALS = safe_globals()
 
 
 class Due:
@@ -105,10 +102,10 @@ class RuleStep(NamedTuple):
 
     rule: Rule
     source: int  # index of the rule's stream
-    # Its condition and probability in one code object: the probability, or None when
-    # the condition is false. None when there is nothing to evaluate (a constant
-    # probability, no condition).
-    code: CodeType | None
+    # Its condition and probability in one program (see Plan.programs): the probability,
+    # or None when the condition is false. None when there is nothing to evaluate (a
+    # constant probability, no condition).
+    program: int | None
 
 
 class Condition(NamedTuple):
@@ -123,19 +120,19 @@ class Step(NamedTuple):
 
     action: Action
     effects: tuple[Effect, ...]
-    effect_code: CodeType  # all the effects as one tuple expression
+    effect_program: int  # all the effects as one tuple expression (see Plan.programs)
     rules: tuple[RuleStep, ...]  # the rules it triggers
     marks: tuple[int, ...]  # the outcomes it marks by happening
     conditions: tuple[Condition, ...]  # the outcomes whose condition it may change
-    condition_code: CodeType  # those conditions as one tuple expression
+    condition_program: int  # those conditions as one tuple expression
 
 
 class RateBatch(NamedTuple):
-    """The rates to recompute after a change: process indices and one code object that
-    gives their rates as a tuple (None when none of them needs evaluating)."""
+    """The rates to recompute after a change: process indices and one program that gives
+    their rates as a tuple (None when none of them needs evaluating)."""
 
     processes: tuple[int, ...]
-    code: CodeType | None
+    program: int | None
 
 
 class ModelRuntimeError(SimError):
@@ -168,22 +165,25 @@ def _reads(*exprs: Expr | None) -> set[str]:
     return out
 
 
-def _tuple_code(pythons: Sequence[str], name: str) -> CodeType:
-    """Compile checked expression texts (from :mod:`sim.spec.expr`) into one tuple
-    expression."""
-    return compile("(" + "".join(f"({p})," for p in pythons) + ")", name, "eval")
-
-
-# The code of rates that are never evaluated (none, or constant) and of no effects.
-_NOTHING = _tuple_code([], "<nothing>")
-
-
-def _rule_code(rule: Rule) -> CodeType | None:
-    """A rule's condition and probability as one expression (see RuleStep.code)."""
+def _rule_text(rule: Rule) -> str | None:
+    """A rule's condition and probability as one expression (see RuleStep.program)."""
     p, when = rule.probability, rule.when
     if when is None:
-        return None if p.const is not None else compile(p.python, "<rule>", "eval")
-    return compile(f"({p.python}) if ({when.python}) else None", "<rule>", "eval")
+        return None if p.const is not None else p.python
+    return f"({p.python}) if ({when.python}) else None"
+
+
+class _Bound(dict[int, Callable[[], Any]]):
+    """A replication's programs bound to its namespace, by program number, each bound on
+    first use (a subscript that misses binds it: one lookup on the hot path)."""
+
+    def __init__(self, programs: list[Program], ns: dict[str, Any]) -> None:
+        super().__init__()
+        self.programs, self.ns = programs, ns
+
+    def __missing__(self, k: int) -> Callable[[], Any]:
+        fn = self[k] = self.programs[k].bind(self.ns)
+        return fn
 
 
 class Plan:
@@ -200,8 +200,16 @@ class Plan:
             name: tuple(p.index for p in self.rate_processes if name in _reads(p.rate, p.when))
             for name in {s.id for s in model.state} | {RUNG, PEAK}}
         self.delayed = frozenset(p.index for p in self.rate_processes if p.start > 0)
-        # Hot path: one compiled code object per rate, with its condition folded in.
-        self.rate_code: list[CodeType] = [_NOTHING] * len(model.processes)
+        # Every expression the hot path evaluates, compiled once per model into a few
+        # programs (tuples of values where several are evaluated together); a replication
+        # binds them to its namespace (Replication._programs).
+        self.names = frozenset({lever.id for lever in model.levers} |
+                               {p.id for p in model.parameters} |
+                               {s.id for s in model.state} | {RUNG, PEAK, DAY})
+        self.programs: list[Program] = []
+        self._program_numbers: dict[str, int] = {}
+        # Hot path: one program per rate, with its condition folded in (-1: constant).
+        self.rate_program: list[int] = [-1] * len(model.processes)
         self.rate_const: list[float | None] = [None] * len(model.processes)
         self.rate_python: list[str] = ["0.0"] * len(model.processes)
         for p in self.rate_processes:
@@ -212,7 +220,7 @@ class Plan:
                 text = p.rate.python if p.when is None else \
                     f"({p.rate.python}) if ({p.when.python}) else 0.0"
                 self.rate_python[p.index] = text
-                self.rate_code[p.index] = compile(text, "<rate>", "eval")
+                self.rate_program[p.index] = self.program(text, "rate")
         # The rates to recompute after a change, keyed by the names an action changed, in
         # the order it changed them. Filled on first use (few keys occur).
         self.rate_batches = _RateBatches(self)
@@ -227,6 +235,19 @@ class Plan:
                                 if p.override is not None)
         self.parameter_ids = [param.id for param in model.parameters]
         self.steps = self._steps(model)
+        # By stream: the program giving the weights of the choice that draws from it (a
+        # process's or a rule's), or -1 (nothing to draw, or the schedule's many choices).
+        self.choice_programs = [-1] * self.n_streams
+        owners = [(FIRST_PROCESS + p.index, p.choice) for p in model.processes] + \
+            [(rule_stream(len(model.processes), r.index), r.choice) for r in model.rules]
+        for stream, choice in owners:
+            if not choice.single:
+                self.choice_programs[stream] = self.program(
+                    tuple_text([w.python for w in choice.weights]), "weights")
+        # By process: the program of a cadence process's condition, or -1 (none).
+        self.when_programs = [-1 if p.every is None or p.when is None
+                              else self.program(p.when.python, "when")
+                              for p in model.processes]
 
     def _steps(self, model: Model) -> list[Step]:
         """One :class:`Step` per action (one lookup per action on the hot path)."""
@@ -238,7 +259,6 @@ class Plan:
         for o in model.outcomes:
             if o.action is not None:
                 marks[o.action].append(o.index)
-        rule_base = FIRST_PROCESS + len(model.processes)
         steps = []
         for action in model.actions:
             changes = _names_changed_by(action)
@@ -247,15 +267,31 @@ class Plan:
             # action instead of one per effect (the effects read the values before the
             # action anyway, so evaluating them together is the simultaneous assignment
             # they mean).
-            code = _tuple_code([e.expr.python for e in action.effects], "<effects>")
-            rules = tuple(RuleStep(rule, rule_base + rule.index, _rule_code(rule))
+            program = self.program(tuple_text([e.expr.python for e in action.effects]),
+                                   "effects")
+            rules = tuple(RuleStep(rule, rule_stream(len(model.processes), rule.index),
+                                   self._rule_program(rule))
                           for rule in rules_on[action.index])
             conditions = tuple(Condition(o.index, o.when) for o in self.when_outcomes
                                if o.when is not None and o.when.names & changes)
-            steps.append(Step(action, effects, code, rules, tuple(marks[action.index]),
-                              conditions, _tuple_code([c.when.python for c in conditions],
-                                                      "<conditions>")))
+            steps.append(Step(action, effects, program, rules, tuple(marks[action.index]),
+                              conditions,
+                              self.program(tuple_text([c.when.python for c in conditions]),
+                                           "conditions")))
         return steps
+
+    def program(self, text: str, label: str) -> int:
+        """The number of the program evaluating ``text`` (a checked expression text, see
+        :class:`~sim.spec.expr.Program`), compiled on first sight."""
+        number = self._program_numbers.get(text)
+        if number is None:
+            number = self._program_numbers[text] = len(self.programs)
+            self.programs.append(Program(text, self.names, label))
+        return number
+
+    def _rule_program(self, rule: Rule) -> int | None:
+        text = _rule_text(rule)
+        return None if text is None else self.program(text, "rule")
 
     def _bounds(self, var: str) -> tuple[float, float]:
         low, high = self.state_bounds[var]
@@ -269,8 +305,9 @@ class Plan:
     def _new_rate_batch(self, names: tuple[str, ...]) -> RateBatch:
         todo = tuple(dict.fromkeys(i for name in names for i in self.readers[name]
                                    if self.rate_const[i] is None))
-        code = _tuple_code([self.rate_python[i] for i in todo], "<rates>") if todo else None
-        return RateBatch(todo, code)
+        program = self.program(tuple_text([self.rate_python[i] for i in todo]), "rates") \
+            if todo else None
+        return RateBatch(todo, program)
 
     def run(self, seed: int, replication: int, trace: bool = False,
             parameters: Sequence[float] | None = None) -> Record:
@@ -364,6 +401,7 @@ class Replication:
         ns: dict[str, Any] = dict(plan.lever_values)
         ns.update(zip(plan.parameter_ids, self._parameters, strict=True))
         self._ns = ns
+        self._programs = _Bound(plan.programs, ns)
         with self._located():
             for var in model.state:
                 value = float(var.initial(ns))
@@ -437,7 +475,7 @@ class Replication:
     def _choose(self, choice: Choice, stream: int) -> int | None:
         if choice.single:
             return choice.actions[0]
-        weights, total = choice.weights_at(self._ns)
+        weights, total = self._weights(choice, self.plan.choice_programs[stream])
         # Drawn even if unused: keeps variants aligned draw for draw (common random numbers).
         u = (self._rngs[stream] or self._streams[stream]).random() * total
         if total <= 0:
@@ -450,6 +488,22 @@ class Replication:
                 if u < 0:
                     return action
         return last  # rounding left u >= 0: the last action that had any weight
+
+    def _weights(self, choice: Choice, program: int) -> tuple[Sequence[float], float]:
+        """``choice``'s weights now and their total, as ``Choice.weights_at`` gives them,
+        from its program when it has one (-1: none)."""
+        if program < 0:
+            return choice.weights_at(self._ns)
+        try:
+            weights = self._programs[program]()
+        except (ArithmeticError, ValueError, TypeError):
+            return choice.weights_at(self._ns)  # raises, naming the weight that failed
+        total = 0.0
+        for w in weights:
+            if not 0.0 <= w < INF:  # also rejects NaN
+                return choice.weights_at(self._ns)  # raises, naming the weight
+            total += w
+        return weights, total
 
     def _probability(self, expr: Expr) -> float:
         p = float(expr(self._ns))
@@ -465,7 +519,7 @@ class Replication:
         if const is not None:
             return const
         try:
-            rate = eval(self.plan.rate_code[process.index], _GLOBALS, self._ns)  # noqa: S307
+            rate = self._programs[self.plan.rate_program[process.index]]()
         except OverflowError:
             assert process.rate is not None
             raise EvalError(f"rate {process.rate.label} overflowed") from None
@@ -540,7 +594,8 @@ class Replication:
         process: Process = due.value
         now = self._env.now
         self._ns[DAY] = now
-        if process.when is None or process.when(self._ns):
+        when = self.plan.when_programs[process.index]
+        if when < 0 or self._when(process, when):
             action = self._choose(process.choice, FIRST_PROCESS + process.index)
             if action is not None:
                 self._execute(action, now)
@@ -556,6 +611,14 @@ class Replication:
         at = round(process.start + tick * process.every, 9)
         self._env.schedule(Due(self._on_tick, process, tick),  # type: ignore[arg-type]
                            NORMAL, max(0.0, at - now))
+
+    def _when(self, process: Process, program: int) -> bool:
+        """A cadence process's condition now (its ``program``)."""
+        try:
+            return bool(self._programs[program]())
+        except (ArithmeticError, ValueError, TypeError):
+            assert process.when is not None
+            return bool(process.when(self._ns))  # raises, naming the expression
 
     def _on_scheduled(self, due: Due) -> None:
         if self._done:
@@ -580,8 +643,7 @@ class Replication:
         if self._done:
             return
         self._ns[DAY] = self._env.now
-        action = self._choose(rule.choice, FIRST_PROCESS + len(self.model.processes) +
-                              rule.index)
+        action = self._choose(rule.choice, rule_stream(len(self.model.processes), rule.index))
         if action is not None:
             self._execute(action, self._env.now)
 
@@ -600,13 +662,13 @@ class Replication:
         ns = self._ns
         ns[DAY] = now
         self._counts[index] += 1
-        action, effects, effect_code, rules, marks, conditions, condition_code = \
+        action, effects, effect_program, rules, marks, conditions, condition_program = \
             self.plan.steps[index]
         changed: list[str] = []
         if effects:
             # Simultaneous assignment: every effect reads the values before the action.
             try:
-                values = eval(effect_code, _GLOBALS, ns)  # noqa: S307
+                values = self._programs[effect_program]()
             except (ArithmeticError, ValueError, TypeError):
                 # Evaluate one by one to say which effect failed (raises EvalError).
                 values = [expr(ns) for _, expr, _, _ in effects]
@@ -622,16 +684,17 @@ class Replication:
         if self._events is not None:
             self._events.append(TraceEvent(now, index, dict(ns)))
         if marks or conditions:
-            self._mark(marks, conditions if changed else (), condition_code, now)
+            self._mark(marks, conditions if changed else (), condition_program, now)
         if action.ends_run:
             self._finish(action.id, now)
             return
-        for rule, source, code in rules:
+        for rule, source, program in rules:
             rng = self._rngs[source] or self._streams[source]
             # Always draw, even when `when` is false or p is 0 or 1, so that variants stay
             # aligned draw for draw (common random numbers).
             u = rng.random()
-            p = rule.probability.const if code is None else self._rule_probability(rule, code)
+            p = rule.probability.const if program is None else \
+                self._rule_probability(rule, program)
             if p is not None and u < p:
                 self._timeout(rule.delay.sample(rng), self._on_response, rule)
         if rules and self._observer is not None:
@@ -639,9 +702,9 @@ class Replication:
         # Only rates that read a value that really changed are recomputed, and a clock is
         # redrawn only if its rate differs (memorylessness makes keeping it exact).
         if changed:
-            todo, code = self.plan.rate_batches[tuple(changed)]
-            if code is not None:
-                self._recompute(todo, code)
+            todo, program = self.plan.rate_batches[tuple(changed)]
+            if program is not None:
+                self._recompute(todo, program)
 
     def _take_rung(self, action: Action, now: float, changed: list[str]) -> None:
         """Raise (or set) the rung as ``action`` says; note RUNG and PEAK if they moved."""
@@ -655,9 +718,9 @@ class Replication:
                 changed.append(PEAK)
 
     def _mark(self, marks: tuple[int, ...], conditions: tuple[Condition, ...],
-              code: CodeType, now: float) -> None:
+              program: int, now: float) -> None:
         """Date the outcomes an action marks, and those whose condition now holds (the
-        first time only); ``code`` gives all the conditions in one evaluation."""
+        first time only); ``program`` gives all the conditions in one evaluation."""
         outcome_days = self._outcome_days
         for o in marks:
             if outcome_days[o] == INF:
@@ -665,7 +728,7 @@ class Replication:
         if not conditions:
             return
         try:
-            holds = eval(code, _GLOBALS, self._ns)  # noqa: S307
+            holds = self._programs[program]()
         except (ArithmeticError, ValueError, TypeError):
             # One failed: evaluate those not yet dated one by one, as their meaning says
             # (one already dated is never looked at again), to name the one that failed.
@@ -674,10 +737,10 @@ class Replication:
             if true and outcome_days[o] == INF:
                 outcome_days[o] = now
 
-    def _rule_probability(self, rule: Rule, code: CodeType) -> float | None:
+    def _rule_probability(self, rule: Rule, program: int) -> float | None:
         """A triggered rule's probability now, or None when its condition is false."""
         try:
-            p = eval(code, _GLOBALS, self._ns)  # noqa: S307
+            p = self._programs[program]()
         except (ArithmeticError, ValueError, TypeError):
             p = None  # one by one below, to name the expression that failed
         else:
@@ -687,15 +750,15 @@ class Replication:
             return None
         return self._probability(rule.probability)
 
-    def _recompute(self, todo: tuple[int, ...], code: CodeType) -> None:
-        """Re-arm those of processes ``todo`` whose rate (tuple ``code``) changed."""
+    def _recompute(self, todo: tuple[int, ...], program: int) -> None:
+        """Re-arm those of processes ``todo`` whose rates (tuple ``program``) changed."""
         if self._observer is not None:
             self._observer.rates_changing(self, todo)
         rates, processes, waiting = self._rates, self.model.processes, self._waiting
         try:
             # All the rates that read a changed value, in one eval (indices, not Process
             # objects: hashing frozen dataclasses is costly here).
-            values = eval(code, _GLOBALS, self._ns)  # noqa: S307
+            values = self._programs[program]()
         except (ArithmeticError, ValueError, TypeError):
             values = None
         if values is None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import ast
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from types import CodeType, FunctionType
 from typing import Any
 
 NUM = "number"
@@ -87,6 +88,49 @@ def safe_globals() -> dict[str, Any]:
     one comprehension. Use it as the ``globals`` of ``eval`` (or merge variables into it
     when inner scopes must read them); never add builtins to it."""
     return dict(_GLOBALS)
+
+
+def tuple_text(pythons: Collection[str]) -> str:
+    """Checked expression texts as the text of one tuple expression (of their values)."""
+    return "(" + "".join(f"({p})," for p in pythons) + ")"
+
+
+class Program:
+    """A checked expression text (``Expr.python``, or a tuple of them: :func:`tuple_text`)
+    compiled once into the body of a function that reads the variables as its globals;
+    :meth:`bind` makes that function for one namespace.
+
+    The engine evaluates the same few tuples of expressions hundreds of times per
+    replication. A call of the bound function costs about half of ``eval(code, globals,
+    ns)`` (no frame set up from C, and the variables are read with the interpreter's fast
+    global loads), and the values are the same, operation for operation. Safe as
+    ``eval`` with :func:`safe_globals` is: the whitelisted functions are closure cells,
+    and every other name the code reads must be one of ``names`` (checked here), the
+    variables the namespace always holds, so no lookup ever falls through to builtins.
+    """
+
+    __slots__ = ("code", "closure", "text")
+
+    def __init__(self, text: str, names: Collection[str], label: str) -> None:
+        self.text = text
+        # A variable that shadows a function name stays a variable, as under eval.
+        free = [f for f in _GLOBALS if f != "__builtins__" and f not in names]
+        source = (f"def _outer({', '.join(free)}):\n"
+                  f" def {label}():\n  return {self.text}\n"
+                  f" return {label}\n")
+        scope: dict[str, Any] = {"__builtins__": {}}
+        exec(compile(source, f"<{label}>", "exec"), scope)  # noqa: S102 - checked texts
+        inner = scope["_outer"](*(_GLOBALS[f] for f in free))
+        stray = set(inner.__code__.co_names) - set(names)
+        if stray:
+            raise ValueError(f"expression code reads {sorted(stray)}, not variables")
+        self.code: CodeType = inner.__code__
+        self.closure: tuple[Any, ...] | None = inner.__closure__
+
+    def bind(self, ns: dict[str, Any]) -> Callable[[], Any]:
+        """The function giving the value of ``text`` on ``ns`` (read live: later changes
+        to ``ns`` are seen)."""
+        return FunctionType(self.code, ns, None, None, self.closure)
 
 
 _BOOL_WORDS = {"true": True, "True": True, "false": False, "False": False}
