@@ -1163,3 +1163,19 @@ def test_loading_and_running_the_flagship_does_not_import_scipy_stats():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_runs_reusing_a_namespace_equal_fresh_replications():
+    """Plan.run hands each finished run's namespace (with its bound programs) to the next;
+    every record, trace included, equals that of a replication built from scratch, also
+    when a replication driven step by step (its own namespace) runs in between."""
+    model = load(Path(__file__).resolve().parents[1] / "scenarios" / "atacms.yaml")
+    plan = Plan(model)
+    reused = [plan.run(7, i, trace=i % 3 == 0) for i in range(12)]
+    live = plan.start(7, 99)
+    live.advance(30.0)
+    reused += [plan.run(7, i, trace=i % 3 == 0) for i in range(12, 16)]
+    fresh = Plan(model)
+    expected = [engine.Replication(fresh, 7, i, trace=i % 3 == 0).run() for i in range(16)]
+    assert reused == expected
+    assert len(plan._spares) == 1 and plan._spares[0].ns is not live.values()

@@ -208,6 +208,10 @@ class Plan:
                                {s.id for s in model.state} | {RUNG, PEAK, DAY})
         self.programs: list[Program] = []
         self._program_numbers: dict[str, int] = {}
+        # Namespaces with their programs bound, left by finished runs for the next (see
+        # run): binding costs more than reusing, and the same dict keeps the interpreter's
+        # cached lookups of its names valid. A list, as pop and append are thread-safe.
+        self._spares: list[_Bound] = []
         # Hot path: one program per rate, with its condition folded in (-1: constant).
         self.rate_program: list[int] = [-1] * len(model.processes)
         self.rate_const: list[float | None] = [None] * len(model.processes)
@@ -316,7 +320,18 @@ class Plan:
         ``parameters`` pins the uncertain parameters (in model order) instead of drawing
         them, as global sensitivity analysis needs.
         """
-        return Replication(self, seed, replication, trace=trace, pinned=parameters).run()
+        rep = Replication(self, seed, replication, trace=trace, pinned=parameters,
+                          programs=self._spare())
+        record = rep.run()
+        if len(self._spares) < 4:  # the namespace is free now: the record copied its values
+            self._spares.append(rep._programs)
+        return record
+
+    def _spare(self) -> _Bound | None:
+        try:
+            return self._spares.pop()
+        except IndexError:
+            return None
 
     def start(self, seed: int, replication: int, trace: bool = True) -> Replication:
         """A replication to drive step by step (``advance``, ``set_levers``, ``record``)."""
@@ -381,7 +396,9 @@ class Replication:
 
     def __init__(self, plan: Plan, seed: int, replication: int, *, trace: bool = False,
                  pinned: Sequence[float] | None = None,
-                 observer: Observer | None = None) -> None:
+                 observer: Observer | None = None, programs: _Bound | None = None) -> None:
+        # ``programs``: a finished replication's namespace and bound programs, to reuse
+        # (Plan.run passes them).
         # At most 29 attributes (tests/test_engine.py checks): CPython keeps up to 29
         # instance attributes in the shared-key layout its specialised attribute loads
         # use; a 30th makes every self.x on the hot path slower (measured: 4% of a run).
@@ -401,7 +418,6 @@ class Replication:
         ns: dict[str, Any] = dict(plan.lever_values)
         ns.update(zip(plan.parameter_ids, self._parameters, strict=True))
         self._ns = ns
-        self._programs = _Bound(plan.programs, ns)
         with self._located():
             for var in model.state:
                 value = float(var.initial(ns))
@@ -411,6 +427,12 @@ class Replication:
                 ns[var.id] = self._clip(var.id, value)
         ns[RUNG] = ns[PEAK] = float(model.initial_rung)
         ns[DAY] = 0.0
+        if programs is None or len(programs.ns) != len(ns):
+            programs = _Bound(plan.programs, ns)
+        else:  # the same names in the same order: every value replaced, the dict kept
+            programs.ns.update(ns)
+            self._ns = programs.ns
+        self._programs = programs
         self._rung = model.initial_rung
         self._peak = model.initial_rung
         self._first_reach = [INF] * len(model.rungs)
