@@ -320,18 +320,26 @@ class Plan:
         ``parameters`` pins the uncertain parameters (in model order) instead of drawing
         them, as global sensitivity analysis needs.
         """
-        rep = Replication(self, seed, replication, trace=trace, pinned=parameters,
-                          programs=self._spare())
-        record = rep.run()
-        if len(self._spares) < 4:  # the namespace is free now: the record copied its values
-            self._spares.append(rep._programs)
-        return record
+        with self.replication(seed, replication, trace=trace, pinned=parameters) as rep:
+            return rep.run()
 
-    def _spare(self) -> _Bound | None:
+    @contextmanager
+    def replication(self, seed: int, replication: int, *, trace: bool = False,
+                    pinned: Sequence[float] | None = None,
+                    observer: Observer | None = None) -> Iterator[Replication]:
+        """A replication (not begun) for the ``with`` block only: its namespace, with the
+        expression programs bound to it, comes from a run finished before and goes to the
+        next one after the block, so nothing may keep :meth:`Replication.values` beyond
+        it (:meth:`Replication.record` copies what it needs)."""
         try:
-            return self._spares.pop()
+            spare: _Bound | None = self._spares.pop()
         except IndexError:
-            return None
+            spare = None
+        rep = Replication(self, seed, replication, trace=trace, pinned=pinned,
+                          observer=observer, programs=spare)
+        yield rep
+        if len(self._spares) < 4:  # the block ended normally: the namespace is free
+            self._spares.append(rep._programs)
 
     def start(self, seed: int, replication: int, trace: bool = True) -> Replication:
         """A replication to drive step by step (``advance``, ``set_levers``, ``record``)."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -348,19 +349,21 @@ def _node_code(python: str, names: tuple[str, ...]) -> Any:
     return code
 
 
+@contextmanager
 def _run(plan: Plan, seed: int, replication: int, watches: Sequence[_Watch],
-         suppress: bool) -> tuple[Replication, _Watcher, Record]:
-    """Run a replication watched for ``watches``, their last steps suppressed or not."""
+         suppress: bool) -> Iterator[tuple[Replication, _Watcher]]:
+    """A replication watched for ``watches``, their last steps suppressed or not, run to
+    its end; usable in the ``with`` block only (see ``Plan.replication``)."""
     watcher = _Watcher(watches)
-    rep = Replication(plan, seed, replication, observer=watcher)
-    if suppress:
-        rep.suppress(processes=[i for w in watches for i in w.processes],
-                     rules=[r for w in watches for r in w.rules])
-    rep.begin()
-    watcher.open(rep)
-    rep.advance(plan.model.horizon)
-    watcher.close(rep)
-    return rep, watcher, rep.record()
+    with plan.replication(seed, replication, observer=watcher) as rep:
+        if suppress:
+            rep.suppress(processes=[i for w in watches for i in w.processes],
+                         rules=[r for w in watches for r in w.rules])
+        rep.begin()
+        watcher.open(rep)
+        rep.advance(plan.model.horizon)
+        watcher.close(rep)
+        yield rep, watcher
 
 
 def _nothing(ns: Any) -> tuple[()]:
@@ -390,17 +393,18 @@ def replicate(plan: Plan, seed: int, replication: int,
     """The ordinary record of one replication, each target's conditional score, and for
     each target whether it took a second, suppressed run (it happened in the first)."""
     watches = [_Watch(t) for t in targets]
-    rep, watcher, record = _run(plan, seed, replication, watches, suppress=False)
     scores, reruns = [], []
-    for w in watches:
-        again = w.target.metric.happened(rep)
-        if again:
-            w = _Watch(w.target)
-            suppressed, again_watcher, _ = _run(plan, seed, replication, [w], suppress=True)
-            scores.append(again_watcher.score(suppressed, w))
-        else:
-            scores.append(watcher.score(rep, w))
-        reruns.append(again)
+    with _run(plan, seed, replication, watches, suppress=False) as (rep, watcher):
+        record = rep.record()
+        for w in watches:
+            again = w.target.metric.happened(rep)
+            if again:
+                w = _Watch(w.target)
+                with _run(plan, seed, replication, [w], suppress=True) as (suppressed, seen):
+                    scores.append(seen.score(suppressed, w))
+            else:
+                scores.append(watcher.score(rep, w))
+            reruns.append(again)
     return record, scores, reruns
 
 
