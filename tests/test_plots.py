@@ -18,6 +18,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from sim.present import plots
+from sim.present.numbers import percent
 from sim.results.summary import Summary, summarise
 from sim.run import runner
 from sim.spec.loader import load, load_text
@@ -396,3 +397,26 @@ def test_standard_pngs_in_parallel_are_the_bytes_drawn_one_by_one():
     two = standard_pngs(res.summary, res.model, processes=2)
     assert list(one) == figure_names(res.summary) == list(two)
     assert one == two and all(png.startswith(b"\x89PNG") for png in one.values())
+
+
+
+def assert_inside(fig: Figure) -> None:
+    """Every drawn text of ``fig`` lies inside its canvas (to a pixel)."""
+    box = fig.bbox
+    for text in texts(fig):
+        ext = text.get_window_extent()
+        assert box.x0 - 1 <= ext.x0 and ext.x1 <= box.x1 + 1, text.get_text()
+        assert box.y0 - 1 <= ext.y0 and ext.y1 <= box.y1 + 1, text.get_text()
+
+
+def test_sweep_line_over_a_parameter_is_drawn():
+    """A swept parameter (pinned at each point, no unit) gets its figure: the x label is
+    its bare id, and every text fits."""
+    from sim.analyses.compare import parse_grid, sweep
+    model = load(str(TEACHING))
+    sw = sweep(model, [parse_grid(model, "red_resolve=0.1:0.5:3")], "war", 300, 2, workers=1)
+    fig = plots.sweep_plot(sw, model)
+    assert fig.axes[1].get_xlabel() == "red_resolve"
+    assert [t.get_text() for t in fig.axes[0].texts] == [
+        percent(sw.estimate(k)) for k in range(3)]
+    assert_inside(fig)

@@ -879,9 +879,9 @@ def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) ->
     dax.set_ylabel(_t(f"change vs first\npoint ({first}), pts"), fontsize=BODY_PT)
     if boolean:
         dax.set_xticks(x, [value_text(v) for v in axis.values])
-    lever = model.lever(axis.lever)
-    dax.set_xlabel(_t(f"{axis.lever}" + (f" ({lever.unit})" if lever.unit else "")),
-                   fontsize=BODY_PT)
+    # A swept parameter (pinned at each point) has no unit; a lever may have one.
+    unit = next((lv.unit for lv in model.levers if lv.id == axis.lever), "")
+    dax.set_xlabel(_t(f"{axis.lever}" + (f" ({unit})" if unit else "")), fontsize=BODY_PT)
     return fig
 
 
