@@ -420,3 +420,23 @@ def test_sweep_line_over_a_parameter_is_drawn():
     assert [t.get_text() for t in fig.axes[0].texts] == [
         percent(sw.estimate(k)) for k in range(3)]
     assert_inside(fig)
+
+
+def test_sweep_line_value_labels_are_not_cut_at_the_edges():
+    """The change label over the last point ("+100.0 clear", centred on it) ran past the
+    plot's right edge to the canvas's: the x range now widens so every value label lies
+    inside its axes (and so inside the canvas)."""
+    from sim.analyses.compare import parse_grid, sweep
+    model = load(str(ROOT / "scenarios" / "atacms.yaml"))
+    sw = sweep(model, [parse_grid(model, "atacms_stock=0,100")], "deep_strike", 100, 1,
+               workers=1)
+    fig = plots.sweep_plot(sw, model)
+    assert [t.get_text() for t in fig.axes[1].texts] == ["+100.0 clear"]
+    assert_inside(fig)
+    for ax in fig.axes:
+        room = ax.get_window_extent()
+        for text in ax.texts:
+            ext = text.get_window_extent()
+            assert room.x0 - 1 <= ext.x0 and ext.x1 <= room.x1 + 1, text.get_text()
+    low, high = fig.axes[1].get_xlim()
+    assert low == pytest.approx(-5) and high > 105  # widened on the right only

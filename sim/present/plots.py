@@ -280,18 +280,26 @@ def _bottom_legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str],
 
 
 # -- after-layout adjustments --------------------------------------------------------------
-def _fit_xlim(fig: Figure, ax: Axes, texts: Sequence[Text], anchors: Sequence[float],
-              pad_px: float) -> None:
-    """Widen the x range so each value label (drawn ``pad_px`` right of its anchor) fits."""
+def _fit_xlim(fig: Figure, ax: Axes, texts: Sequence[Text], anchors: Sequence[float]) -> None:
+    """Widen the x range so each value label fits inside the axes, whatever its alignment:
+    a label reaching past either side of its anchor (an x in data units) by more than the
+    room there moves that side of the range out."""
     fig.draw_without_rendering()
     width = ax.get_window_extent().width
+    at = [ax.transData.transform((anchor, 0.0))[0] for anchor in anchors]
+    # Label widths in pixels do not change with the range: the fractions of the axes width
+    # each label needs left and right of its anchor (4 px to spare).
+    needs = [(anchor, (x - text.get_window_extent().x0 + 4) / width,
+              (text.get_window_extent().x1 - x + 4) / width)
+             for text, anchor, x in zip(texts, anchors, at, strict=True)]
     low, high = ax.get_xlim()
-    need = high
-    for text, anchor in zip(texts, anchors, strict=True):
-        frac = (text.get_window_extent().width + pad_px + 4) / width
-        if frac < 0.9:
-            need = max(need, low + (anchor - low) / (1 - frac))
-    ax.set_xlim(low, need)
+    for _ in range(4):  # widening one side narrows the other's room: a few passes settle it
+        for anchor, left, right in needs:
+            if 0 < right < 0.9:
+                high = max(high, low + (anchor - low) / (1 - right))
+            if 0 < left < 0.9:
+                low = min(low, high - (high - anchor) / (1 - left))
+    ax.set_xlim(low, high)
 
 
 def _events(model: Model | None, limit: int = 9) -> list[tuple[dt.date, str]]:
@@ -725,7 +733,7 @@ def _comparison_bars(fig: Figure, items: list[tuple[Metric, str]], names: list[s
     handles, labs = ax.get_legend_handles_labels()
     _bottom_legend(fig, handles, labs, size=BODY_PT)
     if texts:
-        _fit_xlim(fig, ax, texts, anchors, 5 * fig.dpi / 72)
+        _fit_xlim(fig, ax, texts, anchors)
 
 
 def _table_height(title: str, names: Sequence[str], rows: int) -> int:
@@ -852,10 +860,12 @@ def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) ->
     ax.fill_between(x, sw.low * 100, sw.high * 100, color=OKABE_ITO[0], alpha=0.2,
                     linewidth=0)
     ax.plot(x, sw.p * 100, color=OKABE_ITO[0], marker="o", linewidth=2.5, markersize=8)
+    labels: list[Annotation] = []
     for k, xi in enumerate(x):
         est = sw.estimate(k)
-        ax.annotate(percent(est), (float(xi), est.p * 100), textcoords="offset points",
-                    xytext=(0, 10), ha="center", fontsize=SMALL_PT, color=INK)
+        labels.append(ax.annotate(percent(est), (float(xi), est.p * 100),
+                                  textcoords="offset points", xytext=(0, 10), ha="center",
+                                  fontsize=SMALL_PT, color=INK))
     ax.set_ylabel("probability by the horizon", fontsize=BODY_PT)
     ax.set_ylim(0, max(5.0, float(sw.high.max()) * 100 * 1.2))
     _pct_axis(ax, "y")
@@ -870,9 +880,9 @@ def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) ->
                                                        [max(d.high - d.diff, 0) * 100]],
                      fmt="o", color=colour, ecolor=colour, elinewidth=2.2, markersize=7,
                      capsize=4)
-        dax.annotate(points(d.diff, places) + (" clear" if clear else ""),
-                     (float(xi), d.high * 100), textcoords="offset points", xytext=(0, 6),
-                     ha="center", fontsize=SMALL_PT, color=INK)
+        labels.append(dax.annotate(points(d.diff, places) + (" clear" if clear else ""),
+                                   (float(xi), d.high * 100), textcoords="offset points",
+                                   xytext=(0, 6), ha="center", fontsize=SMALL_PT, color=INK))
     spread = [abs(v) * 100 for d in changes[1:] for v in (d.low, d.high)] or [1.0]
     top = max(max(spread) * 1.35, 0.5)
     dax.set_ylim(-top, top)
@@ -882,6 +892,8 @@ def _sweep_line(sw: Sweep, model: Model, runs: str, metric: str, places: int) ->
     # A swept parameter (pinned at each point) has no unit; a lever may have one.
     unit = next((lv.unit for lv in model.levers if lv.id == axis.lever), "")
     dax.set_xlabel(_t(f"{axis.lever}" + (f" ({unit})" if unit else "")), fontsize=BODY_PT)
+    # Labels are centred on their points: the end points' reach past the default margins.
+    _fit_xlim(fig, dax, labels, [float(label.xy[0]) for label in labels])
     return fig
 
 
