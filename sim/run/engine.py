@@ -75,16 +75,27 @@ class Due:
     exponential draws, rule delays are checked non-negative at load time, cadence ticks are
     clamped at 0. ``value`` says what is due (a process index, a Process, a Rule, a
     schedule entry) and ``count`` which one of its kind (a clock's version, a tick's
-    number), so that no tuple is built per event.
+    number), so that no tuple is built per event. ``callbacks`` is a tuple the replication
+    made once per kind of event and shares (SimPy only iterates it, then drops it): no list
+    and no bound method is built per event either.
     """
 
     __slots__ = ("callbacks", "value", "count")
     _ok = True  # triggered successfully, as a Timeout is from its creation
 
-    def __init__(self, callback: Callable[[Due], None], value: Any, count: int = 0) -> None:
-        self.callbacks: list[Callable[[Due], None]] | None = [callback]
+    def __init__(self, callbacks: tuple[Callable[[Due], None]], value: Any,
+                 count: int = 0) -> None:
+        self.callbacks: tuple[Callable[[Due], None]] | None = callbacks
         self.value = value
         self.count = count
+
+
+class _Callbacks(NamedTuple):
+    """A replication's callbacks of its frequent events, each as ``Due.callbacks``."""
+
+    clock: tuple[Callable[[Due], None]]
+    tick: tuple[Callable[[Due], None]]
+    response: tuple[Callable[[Due], None]]
 
 
 class Effect(NamedTuple):
@@ -419,8 +430,8 @@ class Replication:
         self._rngs = self._streams.cache  # the hot path reads created streams directly
         self._observer = observer
         self._done = False
-        self._terminal = "horizon"
-        self._end_day = model.horizon
+        self._ending = ("horizon", model.horizon)  # why and when the run ended
+        self._due = _Callbacks((self._on_clock,), (self._on_tick,), (self._on_response,))
         self._n_events = 0
         self._parameters = self._draw_parameters(seed, pinned)
         ns: dict[str, Any] = dict(plan.lever_values)
@@ -490,12 +501,12 @@ class Replication:
             return high
         return value
 
-    def _timeout(self, delay: float, callback: Callable[[Due], None],
+    def _timeout(self, delay: float, callbacks: tuple[Callable[[Due], None]],
                  value: Any = None) -> None:
         self._n_events += 1
         if self._n_events > MAX_EVENTS:
             self._runaway()
-        self._env.schedule(Due(callback, value), NORMAL, delay)  # type: ignore[arg-type]
+        self._env.schedule(Due(callbacks, value), NORMAL, delay)  # type: ignore[arg-type]
 
     def _runaway(self) -> None:
         raise EvalError(f"runaway model: more than {MAX_ACTIONS_AT_ONCE:,} actions at one "
@@ -585,7 +596,7 @@ class Replication:
             self._runaway()
         # Exactly random.Random.expovariate(rate), without its call, and _timeout inlined:
         # this is the hot path.
-        self._env.schedule(Due(self._on_clock, i, version), NORMAL,  # type: ignore[arg-type]
+        self._env.schedule(Due(self._due.clock, i, version), NORMAL,  # type: ignore[arg-type]
                            -log(1.0 - rng.random()) / rate)
 
     def _on_start(self, due: Due) -> None:
@@ -639,7 +650,7 @@ class Replication:
         tick = due.count + 1
         assert process.every is not None
         at = round(process.start + tick * process.every, 9)
-        self._env.schedule(Due(self._on_tick, process, tick),  # type: ignore[arg-type]
+        self._env.schedule(Due(self._due.tick, process, tick),  # type: ignore[arg-type]
                            NORMAL, max(0.0, at - now))
 
     def _when(self, process: Process, program: int) -> bool:
@@ -726,7 +737,7 @@ class Replication:
             p = rule.probability.const if program is None else \
                 self._rule_probability(rule, program)
             if p is not None and u < p:
-                self._timeout(rule.delay.sample(rng), self._on_response, rule)
+                self._timeout(rule.delay.sample(rng), self._due.response, rule)
         if rules and self._observer is not None:
             self._observer.rules_drawn(self, index)
         # Only rates that read a value that really changed are recomputed, and a clock is
@@ -830,8 +841,7 @@ class Replication:
 
     def _finish(self, reason: str, now: float) -> None:
         self._done = True
-        self._terminal = reason
-        self._end_day = now
+        self._ending = (reason, now)
         if not self._stop.triggered:
             self._stop.succeed()
 
@@ -857,20 +867,20 @@ class Replication:
                 if outcome.when is not None and outcome.when(self._ns):
                     self._outcome_days[outcome.index] = 0.0
             for item in model.schedule:
-                self._timeout(item.day, self._on_scheduled, item)
+                self._timeout(item.day, (self._on_scheduled,), item)
             for process in self.plan.rate_processes:
                 if process.start > 0:
-                    self._timeout(process.start, self._on_start, process)
+                    self._timeout(process.start, (self._on_start,), process)
                 else:
                     self._arm(process)
             for process in self.plan.cadence_processes:
                 # Callbacks rather than a generator process: no process resumption per tick.
-                env.schedule(Due(self._on_tick, process, 0), NORMAL,  # type: ignore[arg-type]
+                env.schedule(Due(self._due.tick, process, 0), NORMAL,  # type: ignore[arg-type]
                              process.start)
         # The horizon is inclusive: its event has a lower priority than every other event,
         # so whatever is due at exactly the horizon (a schedule entry, a cadence decision,
         # a zero-delay cascade) happens before the run ends, whatever order it was queued in.
-        env.schedule(Due(self._on_horizon, None),  # type: ignore[arg-type]
+        env.schedule(Due((self._on_horizon,), None),  # type: ignore[arg-type]
                      cast(Any, HORIZON_PRIORITY), model.horizon)
 
     def advance(self, day: float) -> None:
@@ -954,7 +964,7 @@ class Replication:
     @property
     def end_day(self) -> float:
         """The day the run ended (the horizon until it ends)."""
-        return self._end_day
+        return self._ending[1]
 
     @property
     def rung(self) -> int:
@@ -1000,7 +1010,7 @@ class Replication:
         model, ns = self.model, self._ns
         return Record(
             replication=self.replication, peak=self._peak, final_rung=self._rung,
-            end_day=self._end_day, terminal=self._terminal,
+            end_day=self._ending[1], terminal=self._ending[0],
             first_reach=tuple(self._first_reach), outcome_days=tuple(self._outcome_days),
             action_counts=tuple(self._counts),
             final_state=tuple(float(ns[s.id]) for s in model.state),
