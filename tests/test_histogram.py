@@ -161,3 +161,20 @@ def test_merge_with_empty_is_identity():
     e = ValueHistogram()
     e.merge(hist([1.5, 2.5, 2.5]))
     assert snapshot(e) == before
+
+
+@pytest.mark.parametrize("cap", [3, 16, 2048])
+def test_add_all_equals_adding_one_by_one(cap):
+    """Counts, total and resolution equal one-by-one adds, including coarsening along the
+    way (small caps), infinities and NaN, batch after batch."""
+    rng = random.Random(11)
+    values = [rng.choice([rng.uniform(-5, 5), rng.expovariate(0.01), round(rng.random(), 2),
+                          0.3, math.inf, -math.inf, math.nan]) for _ in range(3000)]
+    one, many = ValueHistogram(cap=cap), ValueHistogram(cap=cap)
+    for v in values:
+        one.add(v)
+    for k in range(0, len(values), 700):
+        many.add_all(values[k:k + 700])
+    assert (many.exponent, many.n, dict(many.bins)) == (one.exponent, one.n, dict(one.bins))
+    qs = [0.0, 0.1, 0.5, 0.9, 1.0]
+    assert many.quantiles(qs) == one.quantiles(qs) and many.mean() == one.mean()

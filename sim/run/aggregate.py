@@ -90,10 +90,11 @@ class Aggregate:
             len(batch), -1)
         self.action_any += (counts > 0).sum(axis=0)
         self.action_total += counts.sum(axis=0)
-        for rec in batch:
-            self.terminal[rec.terminal] += 1
-            for hist, value in zip(self.state, rec.final_state, strict=True):
-                hist.add(value)
+        self.terminal.update(rec.terminal for rec in batch)
+        if self.state:
+            for hist, column in zip(self.state, zip(*(r.final_state for r in batch), strict=True),
+                                    strict=True):
+                hist.add_all(column)
         self.n += len(batch)
         self.n_events += sum(r.n_events for r in batch)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 BASE_EXPONENT = -6
@@ -36,6 +37,22 @@ class ValueHistogram:
         self.n += 1
         if len(self.bins) > self.cap:
             self._coarsen(self.exponent + 1)
+
+    def add_all(self, values: Iterable[float]) -> None:
+        """Count many values: the same counts and resolution as adding them one by one.
+
+        Coarsening once at the end gives what coarsening along the way would: the distinct
+        bins of a growing sample only grow, so the resolution ends at the finest one whose
+        bins of all the values fit the cap, either way (and floor division composes)."""
+        scale, factor = 10.0 ** (-BASE_EXPONENT), 10 ** (self.exponent - BASE_EXPONENT)
+        isfinite, floor = math.isfinite, math.floor
+        indices = []
+        for value in values:
+            scaled = round(value * scale, 3)  # as in add
+            indices.append((floor(scaled) if isfinite(scaled) else 0) // factor)
+        self.bins.update(indices)
+        self.n += len(indices)
+        self._coarsen(self.exponent)
 
     def _coarsen(self, exponent: int) -> None:
         while True:
