@@ -90,7 +90,8 @@ def test_briefing_resolves_citations_and_marks_the_start():
 def test_reveal_strips_stack_equal_forecasts_and_count_the_overflow():
     from sim.web.store import Forecast
     from sim.web.views import STACK_ROWS, strips
-    result = {"outcomes": [{"id": "war", "name": "War", "p": 0.5, "low": 0.4, "high": 0.6}]}
+    result = {"outcomes": [{"id": "war", "name": "War", "k": 50, "n": 100, "p": 0.5,
+                            "low": 0.4, "high": 0.6}]}
     given = {i: Forecast(i, {"war": 0.7 if i < 8 else 0.2}, {}, "", 0.0) for i in range(10)}
     (strip,) = strips(result, given)
     assert strip.forecasts == 10 and strip.median == "70%"
@@ -98,6 +99,7 @@ def test_reveal_strips_stack_equal_forecasts_and_count_the_overflow():
     assert len(at_70) == STACK_ROWS and len({d.y for d in at_70}) == STACK_ROWS
     assert [c.label for c in strip.crowds] == [f"+{8 - STACK_ROWS}"]
     assert strip.model_x == 500 and strip.band_width == pytest.approx(200)
+    assert (strip.model, strip.interval) == ("50%", "40% to 60%")
 
 
 def test_api_compare_policies_is_an_analysis_with_the_comparison_plot():

@@ -12,6 +12,7 @@ from sim.analyses.compare import compare_variants, parse_grid, sweep
 from sim.cli import main
 from sim.present.numbers import (
     interval,
+    interval_ends,
     is_clear,
     percent,
     points,
@@ -54,6 +55,22 @@ def test_never_and_always_print_one_way_whatever_the_run_count():
     assert share(0.0) == "0%" and share(1.0) == "100%" and share(0.5, 0.05) == "50%"
     assert share(0.01234, 0.001) == "1.2%" and share(0.74) == "74.0%"  # no interval: 1
     assert share(float("nan")) == "n/a"
+
+
+def test_a_column_of_stated_shares_has_fixed_decimals_but_never_says_certain():
+    """share(p, places=0): whole percents for a column of forecasts people typed, with more
+    decimals only where rounding would print 0% or 100%; exact 0 and 1 stay 0% and 100%."""
+    assert [share(p, places=0) for p in (0.3, 0.004, 0.997, 0.0, 1.0, 0.126)] == [
+        "30%", "0.4%", "99.7%", "0%", "100%", "13%"]
+    assert share(0.3, 0.05, places=1) == "30.0%"  # places wins over the interval
+
+
+def test_interval_ends_are_the_bracketed_intervals_ends():
+    """A page that words an interval ("4.4% to 5.7%") prints the same ends as a table."""
+    for est in (wilson(200, 4000), wilson(0, 200), wilson(4000, 4000), wilson(3998, 4000)):
+        low, high = interval_ends(est)
+        assert interval(est) == f"[{low}, {high}]"
+    assert interval_ends(wilson(200, 4000)) == ("4.4%", "5.7%")
 
 
 def test_compare_and_sweep_print_a_never_seen_outcome_alike(model):

@@ -14,7 +14,9 @@ import pytest
 from conftest import SCENARIOS, Classroom
 
 from sim import api
+from sim.present.numbers import percent
 from sim.results.scoring import brier
+from sim.results.stats import wilson
 from sim.web import store
 
 TEACHING = (SCENARIOS / "teaching.yaml").read_text()
@@ -436,7 +438,8 @@ def test_reveal_page_shows_model_class_ranking_policies_and_plots(played: Played
     run = store.finished_run(conn, played["session"].id)
     conn.close()
     war = run.result["outcomes"][0]  # type: ignore[union-attr]
-    assert f"model <strong>{war['p'] * 100:.1f}%</strong>" in page
+    # As `sim run` prints it: the decimals the interval supports (sim.present.numbers).
+    assert f"model <strong>{percent(wilson(war['k'], war['n']))}</strong>" in page
     assert page.count('class="dot"') == 4  # two students, two questions
     assert "class median" in page and "Ada" in page and "Bob" in page
     assert "strikes_authorised=false" in page and "pts" in page
@@ -675,3 +678,57 @@ def test_scenario_and_student_text_is_escaped_everywhere(classroom: Classroom):
         assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0]
     assert "&lt;img src=x onerror=alert(2)&gt;" in pages[2]
+
+
+# -- what the pages print: the numbers rules of sim.present.numbers ------------------------
+
+def _result(k: int, n: int = 4000) -> dict[str, Any]:
+    """A finished run's stored result with one question answered k times in n runs."""
+    est = wilson(k, n)
+    return {"runs": n, "outcomes": [{"id": "war", "name": "General war", "k": k, "n": n,
+                                     "p": est.p, "low": est.low, "high": est.high}],
+            "policies": []}
+
+
+@pytest.mark.parametrize(("k", "n", "model", "interval"), [
+    (0, 4000, "0%", "0.00% to 0.10%"),          # never seen: an exact 0, not "0.0%"
+    (3998, 4000, "99.95%", "99.82% to 99.99%"),  # not "100.0%": it is not certain
+    (4000, 4000, "100%", "99.90% to 100.00%"),
+    (1480, 4000, "37%", "36% to 39%"),          # not "37.0%": the interval is 3 points
+    (200, 4000, "5.0%", "4.4% to 5.7%"),
+])
+def test_the_models_answers_print_as_the_cli_prints_them(k, n, model, interval):
+    """Reveal strips and the student's answers give the model's probability with the
+    decimals its interval supports, as `sim run` does (percent and interval_ends)."""
+    from sim.web import views
+    result = _result(k, n)
+    strip = views.strips(result, {})[0]
+    assert (strip.model, strip.interval) == (model, interval)
+    assert views.answers(result) == [("General war", model, interval)]
+
+
+def test_forecasts_print_in_whole_percents_but_never_as_certain():
+    """A class's forecasts are whole percents; 0.4% is not rounded to 0% nor 99.7% to
+    100%; the class median and a student's own row follow the same rule."""
+    from sim.web import views
+    result = _result(200)
+    given = {i: store.Forecast(i, {"war": v}, {}, "", 0.0)
+             for i, v in enumerate((0.3, 0.004, 0.997), start=1)}
+    strip = views.strips(result, given)[0]
+    assert sorted(d.label for d in strip.dots) == ["0.4%", "30%", "99.7%"]
+    assert strip.median == "30%"
+    assert (strip.model, strip.interval) == ("5.0%", "4.4% to 5.7%")
+    own = views.own_score(result, given[2], [store.Score(2, "Ada", 0.1, 1)], 2)
+    assert own is not None and own.rows == [("General war", "0.4%", "5.0%")]
+
+
+def test_policy_rows_share_one_precision_of_points():
+    """A policy's probability has its own interval's decimals; every difference of the
+    table has one precision (places_for), with 'pts' as before."""
+    from sim.web import views
+    result = _result(1480)
+    result["policies"] = [{"label": "strikes_authorised=false", "recommended": 2,
+                           "outcomes": [{"id": "war", "p": 0.0, "diff": -0.37,
+                                         "low": -0.385, "high": -0.355}]}]
+    (row,) = views.policy_rows(result)
+    assert row.cells == [("0%", "-37.0 pts", "-38.5 pts to -35.5 pts")]

@@ -15,6 +15,7 @@ from conftest import SCENARIOS, LiveServer
 from helpers import images_load
 
 from sim import api
+from sim.present.numbers import percent
 from sim.results.scoring import brier
 
 RUNS, SEED = 300, 4
@@ -85,7 +86,7 @@ def test_a_class_in_the_browser(browser: Any, live_server: LiveServer):
     shown = {re.split(r"\t", row)[1]: float(re.split(r"\t", row)[2]) for row in rows}
     assert shown == {name: round(value, 4) for name, value in expected.items()}
     war = lecturer.inner_text("figure.strip >> nth=0")
-    assert f"model {truth['war'] * 100:.1f}%" in war
+    assert f"model {percent(cli.outcome('war'))} (" in war  # as `sim run` prints it
     assert lecturer.locator("circle.dot").count() == 4
     assert "strikes_authorised=false" in lecturer.inner_text("table.policies")
     assert images_load(lecturer, "figure.plot img") >= 4

@@ -40,9 +40,11 @@ def _fmt(value: float, decimals: int) -> str:
     return f"{value * 100:.{decimals}f}"
 
 
-def probability_decimals(p: float, half_width: float) -> int:
-    """Decimals of a percentage: what the interval supports, more if 0 or 100 would lie."""
-    places = decimals_for(half_width) if half_width > 0 else 1
+def probability_decimals(p: float, half_width: float, places: int | None = None) -> int:
+    """Decimals of a percentage: what the interval supports (or ``places``, fixed for a
+    column), more if 0 or 100 would lie."""
+    if places is None:
+        places = decimals_for(half_width) if half_width > 0 else 1
     if not 0 < p < 1:
         return places
     while places < MAX_DECIMALS and float(_fmt(p, places)) in (0.0, 100.0):
@@ -50,12 +52,12 @@ def probability_decimals(p: float, half_width: float) -> int:
     return places
 
 
-def _share_text(p: float, half_width: float) -> str:
+def _share_text(p: float, half_width: float, places: int | None = None) -> str:
     """The one percentage rule: exactly 0 or 1 as ``0%``/``100%``, else the decimals the
-    interval supports (never rounded to 0 or 100)."""
+    interval supports or ``places`` asks for (never rounded to 0 or 100)."""
     if p == 0 or p == 1:
         return "0%" if p == 0 else "100%"
-    return _fmt(p, probability_decimals(p, half_width)) + "%"
+    return _fmt(p, probability_decimals(p, half_width, places)) + "%"
 
 
 def percent(est: Estimate) -> str:
@@ -71,15 +73,25 @@ def interval(est: Estimate) -> str:
     point estimate's, except that an exact ``0%`` or ``100%`` point carries no decimals)."""
     if est.n <= 0 or not math.isfinite(est.p):
         return "(no runs)"
+    low, high = interval_ends(est)
+    return f"[{low}, {high}]"
+
+
+def interval_ends(est: Estimate) -> tuple[str, str]:
+    """The two ends of the 95% interval as :func:`interval` prints them (``35%``,
+    ``39%``), for a page that sets them in its own words ("35% to 39%")."""
     places = probability_decimals(est.p, est.half_width)
-    return f"[{_fmt(est.low, places)}%, {_fmt(est.high, places)}%]"
+    return f"{_fmt(est.low, places)}%", f"{_fmt(est.high, places)}%"
 
 
-def share(p: float, half_width: float = 0.0) -> str:
-    """A bare share with the same rules, when no Estimate is at hand."""
+def share(p: float, half_width: float = 0.0, *, places: int | None = None) -> str:
+    """A bare share with the same rules, when no Estimate is at hand. ``places`` fixes the
+    decimals for a column of stated probabilities (a class's forecasts in whole percents:
+    ``share(0.3, places=0)`` is ``30%``); a share strictly between 0 and 1 still never
+    prints as ``0%`` or ``100%`` (``share(0.004, places=0)`` is ``0.4%``)."""
     if p != p:  # NaN
         return "n/a"
-    return _share_text(p, half_width)
+    return _share_text(p, half_width, places)
 
 
 def points_decimals(diffs: Iterable[Difference]) -> int:

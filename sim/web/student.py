@@ -109,9 +109,7 @@ def _class_page(request: Request, conn: Any, student: store.Student,
             context["result"] = finished.result
             context["own"] = views.own_score(finished.result, saved,
                                              store.scores(conn, finished.id), student.id)
-            context["answers"] = [(o["name"], views.pct(o["p"]),
-                                   f"{views.pct(o['low'])} to {views.pct(o['high'])}")
-                                  for o in finished.result["outcomes"]]
+            context["answers"] = views.answers(finished.result)
             context["run_id"] = finished.id
             context["plots"] = store.plot_names(conn, finished.id)
     return render(request, "student_class.html", context, status_code=status_code)

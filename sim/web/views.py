@@ -13,6 +13,8 @@ import segno
 from markupsafe import Markup
 
 from ..analyses.policies import lever_options, value_text
+from ..present.numbers import interval_ends, percent, places_for, points, share
+from ..results.stats import Estimate, wilson
 from ..spec.model import Model
 from . import store
 from .forms import lever_field, prob_field
@@ -22,14 +24,34 @@ TICKS = tuple((t * STRIP_WIDTH / 100, f"{t}%") for t in (0, 25, 50, 75, 100))
 VIEWBOX = f"-30 0 {STRIP_WIDTH + 60} 120"
 
 
-def pct(p: float, decimals: int = 1) -> str:
-    """A probability as a percentage."""
-    return f"{p * 100:.{decimals}f}%"
+# Percentages follow the one rule of sim.present.numbers, as in the CLI's tables: the model's
+# answers carry the decimals their intervals support (and exact 0 or 1 as 0% or 100%); the
+# class's stated forecasts print in whole percents (more only where rounding would say 0 or
+# 100); a page's paired differences share one precision.
+FORECAST_PLACES = 0
 
 
-def points(diff: float) -> str:
-    """A difference of probabilities in percentage points, signed."""
-    return f"{diff * 100:+.1f} pts"
+def estimate(row: Mapping[str, Any]) -> Estimate:
+    """A stored answer (``k`` of ``n`` runs, ``p`` and its 95% interval) as an Estimate."""
+    return Estimate(row["k"], row["n"], row["p"], row["low"], row["high"])
+
+
+def forecast_text(p: float) -> str:
+    """A student's stated probability, e.g. ``30%``, ``0.4%``."""
+    return share(p, places=FORECAST_PLACES)
+
+
+def answer(row: Mapping[str, Any]) -> tuple[str, str]:
+    """The model's answer to one question: its percentage and its 95% interval in words
+    (``37%``, ``33% to 42%``)."""
+    est = estimate(row)
+    low, high = interval_ends(est)
+    return percent(est), f"{low} to {high}"
+
+
+def answers(result: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(question, model, 95% interval) for each question of a finished run."""
+    return [(o["name"], *answer(o)) for o in result["outcomes"]]
 
 
 def qr_svg(url: str) -> Markup:
@@ -153,9 +175,9 @@ def strips(result: Mapping[str, Any], given: Mapping[int, store.Forecast]) -> li
                         if o["id"] in f.probabilities)
         median = statistics.median(values) if values else float("nan")
         out.append(Strip(
-            o["id"], o["name"], pct(o["p"]), f"{pct(o['low'])} to {pct(o['high'])}",
+            o["id"], o["name"], *answer(o),
             o["p"] * STRIP_WIDTH, o["low"] * STRIP_WIDTH, (o["high"] - o["low"]) * STRIP_WIDTH,
-            pct(median, 0) if values else "no forecasts",
+            forecast_text(median) if values else "no forecasts",
             median * STRIP_WIDTH if values else -100.0, *_dots(values), len(values)))
     return out
 
@@ -172,7 +194,7 @@ def _dots(values: Sequence[float]) -> tuple[list[Dot], list[Dot]]:
     dots, crowds = [], []
     for same in stacks.values():
         for row, v in enumerate(same[:STACK_ROWS]):
-            dots.append(Dot(v * STRIP_WIDTH, 78 - 13 * row, pct(v, 0)))
+            dots.append(Dot(v * STRIP_WIDTH, 78 - 13 * row, forecast_text(v)))
         if len(same) > STACK_ROWS:
             crowds.append(Dot(same[0] * STRIP_WIDTH, 78 - 13 * STACK_ROWS + 4,
                               f"+{len(same) - STACK_ROWS}"))
@@ -202,10 +224,18 @@ class PolicyRow(NamedTuple):
 
 
 def policy_rows(result: Mapping[str, Any]) -> list[PolicyRow]:
-    """Each policy's probability for each question and its paired difference from base."""
+    """Each policy's probability for each question (with the precision its own interval
+    over the run's replications supports) and its paired difference from base (one
+    precision for the whole table)."""
+    runs = result["runs"]
+    cells = [c for p in result["policies"] for c in p["outcomes"]]
+    places = places_for((c["high"] - c["low"]) / 2 for c in cells)
+
+    def pts(diff: float) -> str:
+        return f"{points(diff, places)} pts"
     return [PolicyRow(p["label"], p["recommended"],
-                      [(pct(c["p"]), points(c["diff"]),
-                        f"{points(c['low'])} to {points(c['high'])}")
+                      [(percent(wilson(round(c["p"] * runs), runs)), pts(c["diff"]),
+                        f"{pts(c['low'])} to {pts(c['high'])}")
                        for c in p["outcomes"]]) for p in result["policies"]]
 
 
@@ -224,6 +254,6 @@ def own_score(result: Mapping[str, Any], forecast: store.Forecast | None,
     mine = next((s for s in scores if s.student_id == student_id), None)
     if mine is None or forecast is None:
         return None
-    rows = [(o["name"], pct(forecast.probabilities[o["id"]], 0), pct(o["p"]))
+    rows = [(o["name"], forecast_text(forecast.probabilities[o["id"]]), answer(o)[0])
             for o in result["outcomes"]]
     return OwnScore(f"{mine.brier:.4f}", mine.rank, len(scores), rows)
