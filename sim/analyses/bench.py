@@ -514,19 +514,29 @@ arrays (the same algorithm and constants, checked against numpy bit for bit; abo
 microseconds a replication instead of 40), and each stream is seeded by the C seeding
 `random.Random` itself calls, without its Python-level wrapper.
 
-## The 30% target
+## The 30% target, and the default run end to end
 
-Counted in machine instructions (`valgrind --tool=callgrind`, which is deterministic, on
-100 replications of `atacms` less a run with none), the engine spends about 40,000
-instructions per event against bare SimPy's 12,000: about 30% of bare SimPy's rate.
-Counted in time it reaches less, about a quarter (the table above): the model's event
-touches far more code and data than bare SimPy's tight loop, so each instruction costs
-more cycles. The remaining time is spread thinly; no function of the engine holds more
-than an eighth of it. Closing the gap in time would take generating one Python function
-per action (inlining its effects, clipping, outcome checks and rule draws; estimated at
-under a tenth) or a compiled core, both at the cost of an engine an expert can audit in
-one sitting; neither is done. The table says whether the parallel speed-up and the flat
-memory meet their targets on the machine and load of the run.
+Counted in machine instructions (`valgrind --tool=cachegrind`, deterministic: 320
+replications of `atacms` less 20, `PYTHONHASHSEED=0`), a replication took 9.90 million
+instructions at be9b211 (the code the speed issue was filed against) and takes 8.11
+million now (18% fewer; 14% of that came from the programs, the reused namespace, the
+shared callbacks, the unbooked late clocks and the faster seeding above). Counted in time
+the model reaches about a quarter of bare SimPy's event rate (the table above): its
+events touch far more code and data than bare SimPy's tight loop, so each instruction
+costs more cycles, and what is left is spread thinly (no engine function holds more than
+a fifth of it). Closing the rest would take generating one Python function per action
+(inlining its effects, clipping, outcome checks and rule draws) or a compiled core, both
+at the cost of an engine an expert can audit in one sitting; neither is done.
+
+The default command, `python -m sim run scenarios/atacms.yaml` (10,000 runs, 2 workers,
+figures, CSV and report), is timed against be9b211 from a git worktree of that commit, on
+the same scenario file, in alternating pairs on one machine; on 2 December 2026 the
+medians of four pairs were 1.44x (quiet machine; pairs 1.40x to 1.54x) and 1.42x (beside
+a low-priority test run) faster: about 19 s against 27 s. Of today's 19 s, the simulation
+is about 15 s, the five figures 3 s (constrained layout runs three times per figure; the
+figure processes import matplotlib after the simulation) and start-up 1.2 s. The table
+says whether the parallel speed-up and the flat memory meet their targets on the machine
+and load of the run.
 """
 
 
