@@ -1179,3 +1179,24 @@ def test_runs_reusing_a_namespace_equal_fresh_replications():
     expected = [engine.Replication(fresh, 7, i, trace=i % 3 == 0).run() for i in range(16)]
     assert reused == expected
     assert len(plan._spares) == 1 and plan._spares[0].ns is not live.values()
+
+
+def test_a_weight_that_turns_negative_at_run_time_is_named():
+    """A choice weight reading state that has gone negative stops the run with the weight,
+    where it is and the value it gave (the same message whether the weights came from the
+    engine's program or one by one)."""
+    m = make("""
+    state:
+      s: {initial: 1}
+    actions:
+      down: {actor: a, effects: {s: "s - 2"}}
+      x: {actor: a}
+      y: {actor: a}
+    schedule:
+      - {id: fall, day: 2, action: down}
+    processes:
+      p: {every: 1, start: 0.5, choose: {x: s, y: 1}}
+    """, horizon=10)
+    message = _runtime_error(m)
+    assert "weight 's'" in message and "evaluated to -1; weights must be finite and >= 0" \
+        in message and "day 2.50" in message

@@ -539,12 +539,7 @@ class Replication:
             weights = self._programs[program]()
         except (ArithmeticError, ValueError, TypeError):
             return choice.weights_at(self._ns)  # raises, naming the weight that failed
-        total = 0.0
-        for w in weights:
-            if not 0.0 <= w < INF:  # also rejects NaN
-                return choice.weights_at(self._ns)  # raises, naming the weight
-            total += w
-        return weights, total
+        return choice.checked(weights)
 
     def _probability(self, expr: Expr) -> float:
         p = float(expr(self._ns))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol, TypeVar
@@ -157,9 +157,13 @@ class Choice:
         return len(self.actions) == 1 and self.weights[0].const is not None and \
             float(self.weights[0].const) > 0
 
-    def weights_at(self, ns: Mapping[str, Any]) -> tuple[list[float], float]:
+    def weights_at(self, ns: Mapping[str, Any]) -> tuple[Sequence[float], float]:
         """The weights evaluated on ``ns`` and their total; EvalError if one is negative."""
-        weights = [float(w(ns)) for w in self.weights]
+        return self.checked([float(w(ns)) for w in self.weights])
+
+    def checked(self, weights: Sequence[float]) -> tuple[Sequence[float], float]:
+        """Evaluated ``weights`` (in the order of ``self.weights``) and their total;
+        EvalError naming the first that is negative, infinite or NaN."""
         total = 0.0
         for w in weights:
             if not 0.0 <= w < math.inf:  # also rejects NaN
