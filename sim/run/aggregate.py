@@ -91,10 +91,9 @@ class Aggregate:
         self.action_any += (counts > 0).sum(axis=0)
         self.action_total += counts.sum(axis=0)
         self.terminal.update(rec.terminal for rec in batch)
-        if self.state:
-            for hist, column in zip(self.state, zip(*(r.final_state for r in batch), strict=True),
-                                    strict=True):
-                hist.add_all(column)
+        columns = zip(*(r.final_state for r in batch), strict=True)  # one per state variable
+        for hist, column in zip(self.state, columns, strict=True):
+            hist.add_all(column)
         self.n += len(batch)
         self.n_events += sum(r.n_events for r in batch)
 
