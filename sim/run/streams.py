@@ -110,7 +110,7 @@ def _plain(seed: int, replication: int, branch: tuple[int, ...]) -> bool:
 
 def _uint32_words(n: int) -> list[int]:
     """A non-negative int as little-endian 32-bit words, as SeedSequence reads it."""
-    words = [n & _M32] if n == 0 else []
+    words = [0] if n == 0 else []
     while n:
         words.append(n & _M32)
         n >>= 32
