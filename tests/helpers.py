@@ -100,3 +100,17 @@ def images_load(page: Any, selector: str = "img") -> int:
         img.evaluate("i => i.decode()")
         assert img.evaluate("i => i.naturalWidth") > 0, img.evaluate("i => i.src.slice(0, 80)")
     return len(images)
+
+
+def fresh(page: Any) -> None:
+    """Reload a Playwright page that may be refreshing itself (a waiting page reloads every
+    few seconds, which can abort a reload that starts at the same moment: "Not attached
+    to an active page")."""
+    from playwright.sync_api import Error
+    for attempt in range(5):
+        try:
+            page.reload()
+            return
+        except Error:
+            if attempt == 4:
+                raise

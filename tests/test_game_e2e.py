@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import SCENARIOS, LiveServer
-from helpers import images_load
+from helpers import fresh, images_load
 
 from sim.analyses import play
 from sim.spec.loader import load
@@ -27,19 +27,6 @@ SEED, REPLICATION, DAYS = 3, 1, 122
 SHOTS = os.environ.get("GAME_SCREENSHOTS")
 # Small numbers keep the test quick; the documentation's screenshots use realistic ones.
 RUNS, CONTINUATIONS = (4000, 200) if SHOTS else (400, 20)
-
-
-def fresh(page: Any) -> None:
-    """Reload a page that may be refreshing itself (a waiting page reloads every few
-    seconds, which can abort a reload that starts at the same moment)."""
-    from playwright.sync_api import Error
-    for attempt in range(5):
-        try:
-            page.reload()
-            return
-        except Error:
-            if attempt == 4:
-                raise
 
 
 def shot(page: Any, name: str, at: str = "") -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import SCENARIOS, LiveServer
-from helpers import images_load
+from helpers import fresh, images_load
 
 from sim import api
 from sim.present.numbers import percent
@@ -69,7 +69,7 @@ def test_a_class_in_the_browser(browser: Any, live_server: LiveServer):
     students = {name: student_forecasts(browser, live_server, code, name, name == "Bob")
                 for name in FORECASTS}
 
-    lecturer.reload()
+    fresh(lecturer)  # the open session's page refreshes itself every 3 s
     assert "2 joined, 2 forecast" in lecturer.inner_text("main")
     lecturer.get_by_role("button", name="Lock forecasts").click()
     assert "Forecasts are locked" in lecturer.inner_text("main")
@@ -93,7 +93,7 @@ def test_a_class_in_the_browser(browser: Any, live_server: LiveServer):
     images_load(lecturer)
 
     for name, page in students.items():
-        page.reload()
+        fresh(page)
         assert f"Your Brier score: {expected[name]:.4f}" in page.inner_text("main")
         other = next(n for n in FORECASTS if n != name)
         assert other not in page.inner_text("body")
