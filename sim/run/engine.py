@@ -62,6 +62,10 @@ HORIZON_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1)
 # In a replication's table of single actions (Plan.single): a process whose clock fires
 # and does nothing (Replication.suppress).
 SUPPRESSED = -2
+# Hot zips: the zips on the hot path pass no ``strict=``. A keyword argument makes every
+# call to zip build a dict (about 0.2 microseconds; some 350 calls a replication, 3% of it),
+# and their lengths are equal by construction: a program returns one value per expression
+# it was compiled from (Plan.programs).
 
 
 class Due:
@@ -522,7 +526,7 @@ class Replication:
         if total <= 0:
             return None  # every option is weighted 0 right now: nothing happens
         last = None
-        for action, w in zip(choice.actions, weights, strict=True):
+        for action, w in zip(choice.actions, weights):  # noqa: B905 (hot zips)
             if w > 0:
                 last = action
                 u -= w
@@ -714,7 +718,7 @@ class Replication:
             except (ArithmeticError, ValueError, TypeError):
                 # Evaluate one by one to say which effect failed (raises EvalError).
                 values = [expr(ns) for _, expr, _, _ in effects]
-            for (var, expr, low, high), value in zip(effects, values, strict=True):
+            for (var, expr, low, high), value in zip(effects, values):  # noqa: B905 (hot zips)
                 value = float(value)
                 if not low <= value <= high:  # out of bounds, or inf or NaN (bounds are finite)
                     value = _clipped(var, expr, value, low, high)
@@ -775,7 +779,7 @@ class Replication:
             # One failed: evaluate those not yet dated one by one, as their meaning says
             # (one already dated is never looked at again), to name the one that failed.
             holds = [outcome_days[o] == INF and when(self._ns) for o, when in conditions]
-        for (o, _), true in zip(conditions, holds, strict=True):
+        for (o, _), true in zip(conditions, holds):  # noqa: B905 (hot zips)
             if true and outcome_days[o] == INF:
                 outcome_days[o] = now
 
@@ -812,7 +816,7 @@ class Replication:
                     self._arm_at(i, rate)
             return
         versions = self._versions
-        for i, rate in zip(todo, values, strict=True):
+        for i, rate in zip(todo, values):  # noqa: B905 (hot zips)
             if rate != rates[i]:
                 if waiting and i in waiting:
                     continue  # not started yet: its rate is 0 until begin() arms it
