@@ -118,6 +118,28 @@ def test_cadence_with_explicit_start(start, expected):
     assert days_of(run(m), m, "tick") == expected
 
 
+@pytest.mark.parametrize("tabulated", [True, False])
+def test_cadence_ticks_land_on_exact_days_tabulated_or_not(monkeypatch, tabulated):
+    """Ticks every 0.1 day land on day 3 exactly (rounded to a nanoday, not summed), the
+    tick at the horizon itself happens, and the plan's tick table gives the same days as
+    computing each tick as it comes (a process with more ticks than the table holds)."""
+    if not tabulated:
+        monkeypatch.setattr(engine, "MAX_TABULATED_TICKS", 10)
+    m = make("""
+    actions:
+      tick: {actor: a}
+    processes:
+      clock: {every: 0.1, start: 0.1, action: tick}
+    """, horizon=3)
+    plan = Plan(m)
+    assert (plan.tick_days[0] is not None) == tabulated
+    if tabulated:
+        assert len(plan.tick_days[0]) == 30 and plan.tick_days[0][-1] == 3.0
+    rec = plan.run(1, 0, trace=True)
+    assert days_of(rec, m, "tick") == [round(0.1 * k, 9) for k in range(1, 31)]
+    assert days_of(rec, m, "tick")[-1] == 3.0
+
+
 def test_cadence_when_condition_skips_decisions():
     """A cadence process with 'when' acts only at decision times where the condition holds."""
     m = make("""

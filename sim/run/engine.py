@@ -188,6 +188,34 @@ def _rule_text(rule: Rule) -> str | None:
     return f"({p.python}) if ({when.python}) else None"
 
 
+# The most ticks of one cadence process Plan tabulates; a process that ticks more often
+# (a tiny cadence over a long horizon) computes each tick's day as it goes.
+MAX_TABULATED_TICKS = 100_000
+
+
+def _tick_days(process: Process, horizon: float) -> tuple[float, ...] | None:
+    """The days of ``process``'s ticks up to the horizon: tick k at start + k*every, rounded
+    to a nanoday, so that adding 0.1 thirty times still lands on day 3, not just after it.
+
+    Computed once per plan: rounding a float to 9 places costs about a microsecond, a
+    noticeable share of a tick. None when there would be more than MAX_TABULATED_TICKS."""
+    assert process.every is not None
+    if (horizon - process.start) / process.every >= MAX_TABULATED_TICKS:
+        return None
+    days: list[float] = []
+    day = _tick_day(process, 0)
+    while day <= horizon:
+        days.append(day)
+        day = _tick_day(process, len(days))
+    return tuple(days)
+
+
+def _tick_day(process: Process, tick: int) -> float:
+    """The day of tick ``tick`` of cadence process ``process`` (see _tick_days)."""
+    assert process.every is not None
+    return round(process.start + tick * process.every, 9)
+
+
 class _Bound(dict[int, Callable[[], Any]]):
     """A replication's programs bound to its namespace, by program number, each bound on
     first use (a subscript that misses binds it: one lookup on the hot path)."""
@@ -263,6 +291,10 @@ class Plan:
             if not choice.single:
                 self.choice_programs[stream] = self.program(
                     tuple_text([w.python for w in choice.weights]), "weights")
+        # By process: the days of a cadence process's ticks within the horizon (see
+        # _tick_days), or None (a rate process, or too many ticks to tabulate).
+        self.tick_days = [None if p.every is None else _tick_days(p, model.horizon)
+                          for p in model.processes]
         # By process: the program of a cadence process's condition, or -1 (none).
         self.when_programs = [-1 if p.every is None or p.when is None
                               else self.program(p.when.python, "when")
@@ -650,11 +682,14 @@ class Replication:
             return  # the tick's action ended the run: no next tick, nothing runs away
         if self._n_events > MAX_EVENTS:
             self._runaway()
-        # Tick k falls at start + k*every, computed afresh (rounded to a nanoday) so
-        # that adding 0.1 thirty times still lands on day 3, not just after it.
         tick = due.count + 1
-        assert process.every is not None
-        at = round(process.start + tick * process.every, 9)
+        days = self.plan.tick_days[process.index]
+        if days is None:
+            at = _tick_day(process, tick)
+        elif tick < len(days):
+            at = days[tick]
+        else:
+            return  # the next tick falls after the horizon: it would never happen
         self._env.schedule(Due(self._due.tick, process, tick),  # type: ignore[arg-type]
                            NORMAL, max(0.0, at - now))
 
