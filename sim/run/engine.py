@@ -617,10 +617,11 @@ class Replication:
         self._rates[i] = rate
         version = self._versions[i] = self._versions[i] + 1
         if rate > 0:
-            self._clock(i, version, rate)
+            self._clock(i, version, rate, self._env.now)
 
-    def _clock(self, i: int, version: int, rate: float) -> None:
-        """Put process ``i``'s next firing, Exp(rate) from now, on the calendar."""
+    def _clock(self, i: int, version: int, rate: float, now: float) -> None:
+        """Put process ``i``'s next firing, Exp(rate) from ``now`` (the calendar's day:
+        callers pass it, which spares SimPy's ``now`` property), on the calendar."""
         rng = self._rngs[FIRST_PROCESS + i] or self._streams[FIRST_PROCESS + i]
         self._n_events += 1
         if self._n_events > MAX_EVENTS:
@@ -632,7 +633,7 @@ class Replication:
         # A clock due after the horizon would never fire (the run ends first): about a
         # fifth of the flagship's clocks are not booked. The draw is taken all the same,
         # and the sum is the one SimPy computes for the calendar.
-        if env.now + delay <= self.model.horizon:
+        if now + delay <= self.model.horizon:
             env.schedule(Due(self._due.clock, i, version), NORMAL,  # type: ignore[arg-type]
                          delay)
 
@@ -662,7 +663,7 @@ class Replication:
             # Not re-armed by the action, so nothing the rate reads changed its value: the
             # rate is still self._rates[i] and needs no new evaluation, just a new clock.
             version = self._versions[i] = version + 1
-            self._clock(i, version, self._rates[i])
+            self._clock(i, version, self._rates[i], now)
 
     # -- cadence processes and schedule ------------------------------------------------------
     def _on_tick(self, due: Due) -> None:
@@ -723,10 +724,10 @@ class Replication:
             return  # a suppressed rule's response does nothing (Replication.suppress)
         if self._done:
             return
-        self._ns[DAY] = self._env.now
+        now = self._ns[DAY] = self._env.now  # choose weights may read the day
         action = self._choose(rule.choice, rule_stream(len(self.model.processes), rule.index))
         if action is not None:
-            self._execute(action, self._env.now)
+            self._execute(action, now)
 
     # -- the one place where the world changes ----------------------------------------------
     def _execute(self, index: int, now: float) -> None:
@@ -785,7 +786,7 @@ class Replication:
         if changed:
             todo, program = self.plan.rate_batches[tuple(changed)]
             if program is not None:
-                self._recompute(todo, program)
+                self._recompute(todo, program, now)
 
     def _take_rung(self, action: Action, now: float, changed: list[str]) -> None:
         """Raise (or set) the rung as ``action`` says; note RUNG and PEAK if they moved."""
@@ -831,7 +832,7 @@ class Replication:
             return None
         return self._probability(rule.probability)
 
-    def _recompute(self, todo: tuple[int, ...], program: int) -> None:
+    def _recompute(self, todo: tuple[int, ...], program: int, now: float) -> None:
         """Re-arm those of processes ``todo`` whose rates (tuple ``program``) changed."""
         if self._observer is not None:
             self._observer.rates_changing(self, todo)
@@ -861,7 +862,7 @@ class Replication:
                 rates[i] = rate = float(rate)
                 version = versions[i] = versions[i] + 1
                 if rate > 0:
-                    self._clock(i, version, rate)
+                    self._clock(i, version, rate, now)
 
     def _move_rung(self, target: int, now: float) -> None:
         initial = self.model.initial_rung
