@@ -471,7 +471,7 @@ class Replication:
         self._n_events = 0
         self._parameters = self._draw_parameters(seed, pinned)
         ns: dict[str, Any] = dict(plan.lever_values)
-        ns.update(zip(plan.parameter_ids, self._parameters, strict=True))
+        ns.update(zip(plan.parameter_ids, self._parameters))  # noqa: B905 (hot zips)
         self._ns = ns
         with self._located():
             for var in model.state:
