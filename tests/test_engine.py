@@ -322,6 +322,28 @@ def test_effects_are_simultaneous_swap():
     assert rec.final_state == (2.0, 1.0, 8.0)
 
 
+def test_effects_program_names_never_shadow_variables():
+    """The effects program's own names (_v0, _changed, _float, _clipped, _e0...) are taken
+    around variables of those names: a scenario may use them and still swap and clip."""
+    m = make("""
+    state:
+      _v0: {initial: 1}
+      _v1: {initial: 2}
+      _changed: {initial: 3, max: 4}
+      _float: {initial: 0}
+      _clipped: {initial: 0}
+      _e0: {initial: 0}
+    actions:
+      mix: {actor: a, effects: {_v0: _v1, _v1: _v0, _changed: "_changed + _v0 + _v1"}}
+    schedule:
+      - {id: s, day: 1, action: mix}
+    """, horizon=5)
+    plan = Plan(m)
+    text = plan.programs[plan.steps[0].effect_program].text
+    assert "_v0_ = _float_((_v1))" in text and "_changed_ += ('_v0',)" in text
+    assert plan.run(1, 0).final_state == (2.0, 1.0, 4.0, 0.0, 0.0, 0.0)
+
+
 def test_effects_and_initial_values_are_clipped_to_min_max():
     """State is clipped to [min, max] both initially and after every effect."""
     m = make("""

@@ -7,7 +7,17 @@ import pickle
 
 import pytest
 
-from sim.spec.expr import BOOL, FUNCTIONS, NUM, EvalError, Expr, ExprError, compile_expr, constant
+from sim.spec.expr import (
+    BOOL,
+    FUNCTIONS,
+    NUM,
+    EvalError,
+    Expr,
+    ExprError,
+    Program,
+    compile_expr,
+    constant,
+)
 
 NAMES = {"x": NUM, "y": NUM, "flag": BOOL, "other": BOOL}
 CONSTANTS = {"calm": 0.0, "war": 3.0}
@@ -427,3 +437,19 @@ def test_method_call_message():
 def test_nan_message():
     """A NaN constant is described as not a number, not as too large."""
     assert "too large" not in err(float("nan"))
+
+
+def test_program_reads_only_variables_and_its_cells():
+    """A compiled program refuses code that reads a name that is not a variable (so no
+    lookup can reach builtins); a statement body reads its cells, which may not be
+    variables themselves."""
+    ns = {"x": 2.0, "y": 3.0}
+    assert Program("((x + y),(x * y),)", ns.keys(), "pair").bind(ns)() == (5.0, 6.0)
+    with pytest.raises(ValueError, match=r"reads \['open'\], not variables"):
+        Program("open", ns.keys(), "sneaky")
+    body = "global x\n_t = _twice(y)\nx = _t\nreturn x"
+    Program(body, ns.keys(), "set", statements=True, cells={"_twice": lambda v: 2 * v}) \
+        .bind(ns)()
+    assert ns["x"] == 6.0
+    with pytest.raises(ValueError, match=r"cells \['y'\] are variables"):
+        Program(body, ns.keys(), "set", statements=True, cells={"y": abs})

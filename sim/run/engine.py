@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from math import log
 from types import MappingProxyType
@@ -216,6 +216,57 @@ def _tick_day(process: Process, tick: int) -> float:
     return round(process.start + tick * process.every, 9)
 
 
+def effects_body(effects: Sequence[Effect],
+                 names: Collection[str]) -> tuple[str, dict[str, Any]]:
+    """The body of an action's effects program, and the closure cells it reads.
+
+    Every effect is evaluated on the values before the action (the simultaneous assignment
+    effects mean), then, in effect order, made a float, clipped to its variable's bounds
+    (``_clipped`` raises on inf or NaN) and stored if it changed. It returns the names it
+    changed, in that order: the key of ``Plan.rate_batches``. One function per action,
+    rather than a loop over its effects, saves about 5% of a replication's instructions.
+    Only checked expression texts, variable names and float bounds are written into it.
+    For ``a: b`` and ``b: a`` with ``a`` bounded to [0, 10] it reads::
+
+        global a, b
+        _v0 = _float((b))
+        _v1 = _float((a))
+        _changed = ()
+        if not 0.0 <= _v0 <= 10.0:
+         _v0 = _clipped('a', _e0, _v0, 0.0, 10.0)
+        if _v0 != a:
+         a = _v0
+         _changed += ('a',)
+        ...
+        return _changed
+    """
+    taken = set(names)
+
+    def fresh(name: str) -> str:  # a local or cell name no variable has (ids may begin "_")
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
+
+    to_float, clip, out = fresh("_float"), fresh("_clipped"), fresh("_changed")
+    cells: dict[str, Any] = {to_float: float, clip: _clipped}
+    values = [fresh(f"_v{k}") for k in range(len(effects))]
+    lines = [f"global {', '.join(e.var for e in effects)}"]
+    lines += [f"{v} = {to_float}(({e.expr.python}))"
+              for v, e in zip(values, effects, strict=True)]
+    lines.append(f"{out} = ()")
+    for k, (v, e) in enumerate(zip(values, effects, strict=True)):
+        expr = fresh(f"_e{k}")
+        cells[expr] = e.expr
+        lines += [f"if not {e.low!r} <= {v} <= {e.high!r}:",
+                  f" {v} = {clip}({e.var!r}, {expr}, {v}, {e.low!r}, {e.high!r})",
+                  f"if {v} != {e.var}:",
+                  f" {e.var} = {v}",
+                  f" {out} += ({e.var!r},)"]
+    lines.append(f"return {out}")
+    return "\n".join(lines), cells
+
+
 class _Bound(dict[int, Callable[[], Any]]):
     """A replication's programs bound to its namespace, by program number, each bound on
     first use (a subscript that misses binds it: one lookup on the hot path)."""
@@ -314,12 +365,14 @@ class Plan:
         for action in model.actions:
             changes = _names_changed_by(action)
             effects = tuple(Effect(e.var, e.expr, *self._bounds(e.var)) for e in action.effects)
-            # All of an action's effects in one code object returning a tuple: one eval per
-            # action instead of one per effect (the effects read the values before the
-            # action anyway, so evaluating them together is the simultaneous assignment
-            # they mean).
-            program = self.program(tuple_text([e.expr.python for e in action.effects]),
-                                   "effects")
+            # All of an action's effects in one program (see effects_body), not compiled
+            # for an action without effects.
+            program = -1
+            if effects:
+                body, cells = effects_body(effects, self.names)
+                program = len(self.programs)
+                self.programs.append(Program(body, self.names, "effects", statements=True,
+                                             cells=cells))
             rules = tuple(RuleStep(rule, rule_stream(len(model.processes), rule.index),
                                    self._rule_program(rule))
                           for rule in rules_on[action.index])
@@ -746,23 +799,17 @@ class Replication:
         self._counts[index] += 1
         action, effects, effect_program, rules, marks, conditions, condition_program = \
             self.plan.steps[index]
-        changed: list[str] = []
+        changed: tuple[str, ...] = ()  # the names whose values changed, in effect order
         if effects:
-            # Simultaneous assignment: every effect reads the values before the action.
             try:
-                values = self._programs[effect_program]()
+                changed = self._programs[effect_program]()
             except (ArithmeticError, ValueError, TypeError):
-                # Evaluate one by one to say which effect failed (raises EvalError).
-                values = [expr(ns) for _, expr, _, _ in effects]
-            for (var, expr, low, high), value in zip(effects, values):  # noqa: B905 (hot zips)
-                value = float(value)
-                if not low <= value <= high:  # out of bounds, or inf or NaN (bounds are finite)
-                    value = _clipped(var, expr, value, low, high)
-                if value != ns[var]:
-                    ns[var] = value
-                    changed.append(var)
+                # Nothing was assigned yet (every effect is evaluated before any is).
+                for effect in effects:
+                    effect.expr(ns)  # one by one, to say which effect failed (EvalError)
+                raise  # the same code cannot succeed one by one
         if action.rung is not None:
-            self._take_rung(action, now, changed)
+            changed = self._take_rung(action, now, changed)
         if self._events is not None:
             self._events.append(TraceEvent(now, index, dict(ns)))
         if marks or conditions:
@@ -784,20 +831,21 @@ class Replication:
         # Only rates that read a value that really changed are recomputed, and a clock is
         # redrawn only if its rate differs (memorylessness makes keeping it exact).
         if changed:
-            todo, program = self.plan.rate_batches[tuple(changed)]
+            todo, program = self.plan.rate_batches[changed]
             if program is not None:
                 self._recompute(todo, program, now)
 
-    def _take_rung(self, action: Action, now: float, changed: list[str]) -> None:
-        """Raise (or set) the rung as ``action`` says; note RUNG and PEAK if they moved."""
+    def _take_rung(self, action: Action, now: float,
+                   changed: tuple[str, ...]) -> tuple[str, ...]:
+        """Raise (or set) the rung as ``action`` says: ``changed`` with RUNG and PEAK
+        added if they moved."""
         assert action.rung is not None
         target = max(self._rung, action.rung) if action.rung_mode == "raise" else action.rung
-        if target != self._rung:
-            peak = self._peak
-            self._move_rung(target, now)
-            changed.append(RUNG)
-            if self._peak != peak:
-                changed.append(PEAK)
+        if target == self._rung:
+            return changed
+        peak = self._peak
+        self._move_rung(target, now)
+        return changed + ((RUNG, PEAK) if self._peak != peak else (RUNG,))
 
     def _mark(self, marks: tuple[int, ...], conditions: tuple[Condition, ...],
               program: int, now: float) -> None:

@@ -111,16 +111,27 @@ class Program:
 
     __slots__ = ("code", "closure", "text")
 
-    def __init__(self, text: str, names: Collection[str], label: str) -> None:
+    def __init__(self, text: str, names: Collection[str], label: str, *,
+                 statements: bool = False, cells: Mapping[str, Any] | None = None) -> None:
+        # ``statements``: ``text`` is the function's body, one statement a line, which the
+        # engine generates around checked expression texts (sim.run.engine.effects_body),
+        # instead of one expression; ``cells`` are further closure cells it reads (names
+        # no variable has).
         self.text = text
+        cells = dict(cells or {})
+        if cells.keys() & set(names):
+            raise ValueError(f"cells {sorted(cells.keys() & set(names))} are variables")
         # A variable that shadows a function name stays a variable, as under eval.
-        free = [f for f in _GLOBALS if f != "__builtins__" and f not in names]
+        free = [f for f in _GLOBALS if f != "__builtins__" and f not in names] + list(cells)
+        values = {**_GLOBALS, **cells}
+        body = "".join(f"  {line}\n" for line in text.split("\n")) if statements else \
+            f"  return {text}\n"
         source = (f"def _outer({', '.join(free)}):\n"
-                  f" def {label}():\n  return {self.text}\n"
+                  f" def {label}():\n{body}"
                   f" return {label}\n")
         scope: dict[str, Any] = {"__builtins__": {}}
         exec(compile(source, f"<{label}>", "exec"), scope)  # noqa: S102 - checked texts
-        inner = scope["_outer"](*(_GLOBALS[f] for f in free))
+        inner = scope["_outer"](*(values[f] for f in free))
         stray = set(inner.__code__.co_names) - set(names)
         if stray:
             raise ValueError(f"expression code reads {sorted(stray)}, not variables")
