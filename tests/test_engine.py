@@ -799,6 +799,27 @@ def test_division_by_zero_in_effect_names_replication_and_day():
     assert "replication 7" in msg and "day 3.00" in msg and "1 / s" in msg
 
 
+def test_failing_outcome_condition_is_named_and_a_dated_one_is_not_evaluated():
+    """An outcome condition that fails (1 / s with s = 0 after day 3) names itself; one that
+    already happened is not evaluated again (its division by zero never shows)."""
+    m = make("""
+    state:
+      s: {initial: 2}
+      t: {initial: 1}
+    actions:
+      zero_t: {actor: a, effects: {t: 0, s: 1}}
+      zero_s: {actor: a, effects: {s: 0}}
+    schedule:
+      - {id: a1, day: 2, action: zero_t}
+      - {id: a2, day: 3, action: zero_s}
+    outcomes:
+      early: {when: "1 / t > 0 and s > 0"}
+      late: {when: "1 / s > 5"}
+    """, horizon=10)
+    msg = _runtime_error(m)
+    assert "day 3.00" in msg and "1 / s > 5" in msg and "1 / t" not in msg
+
+
 def test_division_by_zero_in_cadence_process_is_located():
     """An error inside a cadence process also becomes a ModelRuntimeError with its day."""
     m = make("""

@@ -139,7 +139,7 @@ class Step(NamedTuple):
     rules: tuple[RuleStep, ...]  # the rules it triggers
     marks: tuple[int, ...]  # the outcomes it marks by happening
     conditions: tuple[Condition, ...]  # the outcomes whose condition it may change
-    condition_program: int  # those conditions as one tuple expression
+    condition_program: int  # the outcomes among them whose condition holds (_holding_text)
 
 
 class RateBatch(NamedTuple):
@@ -178,6 +178,13 @@ def _reads(*exprs: Expr | None) -> set[str]:
         if e is not None:
             out |= e.names
     return out
+
+
+def _holding_text(conditions: Sequence[Condition]) -> str:
+    """One expression giving the outcomes of ``conditions`` whose condition holds, as a
+    tuple of outcome indices: usually empty, so the engine loops over none of them."""
+    return " + ".join([f"(({c.outcome},) if ({c.when.python}) else ())" for c in conditions]
+                      or ["()"])
 
 
 def _rule_text(rule: Rule) -> str | None:
@@ -380,8 +387,7 @@ class Plan:
                                if o.when is not None and o.when.names & changes)
             steps.append(Step(action, effects, program, rules, tuple(marks[action.index]),
                               conditions,
-                              self.program(tuple_text([c.when.python for c in conditions]),
-                                           "conditions")))
+                              self.program(_holding_text(conditions), "conditions")))
         return steps
 
     def program(self, text: str, label: str) -> int:
@@ -858,13 +864,13 @@ class Replication:
         if not conditions:
             return
         try:
-            holds = self._programs[program]()
+            holding = self._programs[program]()
         except (ArithmeticError, ValueError, TypeError):
             # One failed: evaluate those not yet dated one by one, as their meaning says
             # (one already dated is never looked at again), to name the one that failed.
-            holds = [outcome_days[o] == INF and when(self._ns) for o, when in conditions]
-        for (o, _), true in zip(conditions, holds):  # noqa: B905 (hot zips)
-            if true and outcome_days[o] == INF:
+            holding = [o for o, when in conditions if outcome_days[o] == INF and when(self._ns)]
+        for o in holding:
+            if outcome_days[o] == INF:
                 outcome_days[o] = now
 
     def _rule_probability(self, rule: Rule, program: int) -> float | None:
