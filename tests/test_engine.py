@@ -344,6 +344,28 @@ def test_effects_program_names_never_shadow_variables():
     assert plan.run(1, 0).final_state == (2.0, 1.0, 4.0, 0.0, 0.0, 0.0)
 
 
+def test_rates_program_names_never_shadow_variables():
+    """A rate batch's program takes its own names (_rates, _x0, _moved) around variables of
+    those names: a rate reading them still moves when they change."""
+    m = make("""
+    state:
+      _rates: {initial: 0}
+      _x0: {initial: 0}
+      _moved: {initial: 0}
+    actions:
+      switch: {actor: a, effects: {_rates: 1, _x0: 2, _moved: 3}}
+      fire: {actor: a}
+    schedule:
+      - {id: s, day: 1, action: switch}
+    processes:
+      p: {rate: "1000 * _rates * _x0 * _moved", action: fire}
+    """, horizon=2)
+    plan = Plan(m)
+    todo, program = plan.rate_batch(("_rates", "_x0", "_moved"))
+    assert "if _x0_ != _rates_[0]:" in plan.programs[program].text
+    assert count(plan.run(1, 0), m, "fire") > 1000
+
+
 def test_effects_and_initial_values_are_clipped_to_min_max():
     """State is clipped to [min, max] both initially and after every effect."""
     m = make("""
@@ -1176,8 +1198,12 @@ def test_rate_batch_lists_each_reader_once_and_skips_constant_rates():
     plan = Plan(m)
     todo, program = plan.rate_batch(("s", "t"))
     assert todo == (1, 2) and program is not None
-    values = plan.programs[program].bind({"s": 1.0, "t": 2.0})()
-    assert values == pytest.approx((0.4, 0.6))
+    moved = plan.programs[program].bind({"s": 1.0, "t": 2.0})
+    # Given the current rates by process, it returns the rates that moved.
+    both, only_t = 0.1 * (1 + 1.0 + 2.0), 0.2 * (1 + 2.0)
+    assert moved([0.5, 0.0, 0.0]) == ((1, both), (2, only_t))
+    assert moved([0.5, both, 0.0]) == ((2, only_t),)
+    assert moved([0.5, both, only_t]) == ()
     assert plan.rate_batch(("s",))[0] == (1,)
 
 

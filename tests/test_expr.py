@@ -451,5 +451,9 @@ def test_program_reads_only_variables_and_its_cells():
     Program(body, ns.keys(), "set", statements=True, cells={"_twice": lambda v: 2 * v}) \
         .bind(ns)()
     assert ns["x"] == 6.0
-    with pytest.raises(ValueError, match=r"cells \['y'\] are variables"):
+    with pytest.raises(ValueError, match=r"cells or parameters \['y'\] are variables"):
         Program(body, ns.keys(), "set", statements=True, cells={"y": abs})
+    with pytest.raises(ValueError, match=r"cells or parameters \['x'\] are variables"):
+        Program("return x", ns.keys(), "f", statements=True, params=("x",))
+    assert Program("return _k * y", ns.keys(), "f", statements=True, params=("_k",)) \
+        .bind(ns)(2.0) == 6.0

@@ -144,7 +144,8 @@ class Step(NamedTuple):
 
 class RateBatch(NamedTuple):
     """The rates to recompute after a change: process indices and one program that gives
-    their rates as a tuple (None when none of them needs evaluating)."""
+    those whose rate moved, as (index, rate) pairs, from the list of current rates (see
+    rates_body; None when none of them needs evaluating)."""
 
     processes: tuple[int, ...]
     program: int | None
@@ -223,6 +224,48 @@ def _tick_day(process: Process, tick: int) -> float:
     return round(process.start + tick * process.every, 9)
 
 
+def _fresh_names(names: Collection[str]) -> Callable[[str], str]:
+    """A maker of local, cell and parameter names for generated code that no variable has
+    (ids may begin with "_"): it appends "_" until the name is free, and takes it."""
+    taken = set(names)
+
+    def fresh(name: str) -> str:
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
+
+    return fresh
+
+
+def rates_body(rates: Sequence[tuple[int, str]], names: Collection[str]) -> tuple[str, str]:
+    """The body of a rate batch's program, and its parameter: the current rates by
+    process. ``rates`` are (process index, checked rate text) pairs.
+
+    Every rate is evaluated first, then those that differ from the current rate are
+    returned as (index, rate) pairs, in order: usually fewer than half of them, and the
+    engine loops over those only. For rates of processes 3 and 5 it reads::
+
+        _x0 = (escalation * 0.2)
+        _x1 = (0.1 if (talks > 0) else 0.0)
+        _moved = ()
+        if _x0 != _rates[3]:
+         _moved += ((3, _x0),)
+        if _x1 != _rates[5]:
+         _moved += ((5, _x1),)
+        return _moved
+    """
+    fresh = _fresh_names(names)
+    current, out = fresh("_rates"), fresh("_moved")
+    values = [fresh(f"_x{k}") for k in range(len(rates))]
+    lines = [f"{v} = ({text})" for v, (_, text) in zip(values, rates, strict=True)]
+    lines.append(f"{out} = ()")
+    for v, (i, _) in zip(values, rates, strict=True):
+        lines += [f"if {v} != {current}[{i}]:", f" {out} += (({i}, {v}),)"]
+    lines.append(f"return {out}")
+    return "\n".join(lines), current
+
+
 def effects_body(effects: Sequence[Effect],
                  names: Collection[str]) -> tuple[str, dict[str, Any]]:
     """The body of an action's effects program, and the closure cells it reads.
@@ -247,14 +290,7 @@ def effects_body(effects: Sequence[Effect],
         ...
         return _changed
     """
-    taken = set(names)
-
-    def fresh(name: str) -> str:  # a local or cell name no variable has (ids may begin "_")
-        while name in taken:
-            name += "_"
-        taken.add(name)
-        return name
-
+    fresh = _fresh_names(names)
     to_float, clip, out = fresh("_float"), fresh("_clipped"), fresh("_changed")
     cells: dict[str, Any] = {to_float: float, clip: _clipped}
     values = [fresh(f"_v{k}") for k in range(len(effects))]
@@ -274,7 +310,7 @@ def effects_body(effects: Sequence[Effect],
     return "\n".join(lines), cells
 
 
-class _Bound(dict[int, Callable[[], Any]]):
+class _Bound(dict[int, Callable[..., Any]]):
     """A replication's programs bound to its namespace, by program number, each bound on
     first use (a subscript that misses binds it: one lookup on the hot path)."""
 
@@ -282,7 +318,7 @@ class _Bound(dict[int, Callable[[], Any]]):
         super().__init__()
         self.programs, self.ns = programs, ns
 
-    def __missing__(self, k: int) -> Callable[[], Any]:
+    def __missing__(self, k: int) -> Callable[..., Any]:
         fn = self[k] = self.programs[k].bind(self.ns)
         return fn
 
@@ -390,13 +426,16 @@ class Plan:
                               self.program(_holding_text(conditions), "conditions")))
         return steps
 
-    def program(self, text: str, label: str) -> int:
-        """The number of the program evaluating ``text`` (a checked expression text, see
+    def program(self, text: str, label: str, *, statements: bool = False,
+                params: tuple[str, ...] = ()) -> int:
+        """The number of the program evaluating ``text`` (a checked expression text, or
+        statements the engine wrote around such texts; see
         :class:`~sim.spec.expr.Program`), compiled on first sight."""
         number = self._program_numbers.get(text)
         if number is None:
             number = self._program_numbers[text] = len(self.programs)
-            self.programs.append(Program(text, self.names, label))
+            self.programs.append(Program(text, self.names, label, statements=statements,
+                                         params=params))
         return number
 
     def _rule_program(self, rule: Rule) -> int | None:
@@ -415,9 +454,10 @@ class Plan:
     def _new_rate_batch(self, names: tuple[str, ...]) -> RateBatch:
         todo = tuple(dict.fromkeys(i for name in names for i in self.readers[name]
                                    if self.rate_const[i] is None))
-        program = self.program(tuple_text([self.rate_python[i] for i in todo]), "rates") \
-            if todo else None
-        return RateBatch(todo, program)
+        if not todo:
+            return RateBatch(todo, None)
+        body, param = rates_body([(i, self.rate_python[i]) for i in todo], self.names)
+        return RateBatch(todo, self.program(body, "rates", statements=True, params=(param,)))
 
     def run(self, seed: int, replication: int, trace: bool = False,
             parameters: Sequence[float] | None = None) -> Record:
@@ -892,12 +932,10 @@ class Replication:
             self._observer.rates_changing(self, todo)
         rates, processes, waiting = self._rates, self.model.processes, self._waiting
         try:
-            # All the rates that read a changed value, in one eval (indices, not Process
-            # objects: hashing frozen dataclasses is costly here).
-            values = self._programs[program]()
+            # All the rates that read a changed value, in one call, giving those that
+            # moved (indices, not Process objects: hashing frozen dataclasses is costly).
+            moved = self._programs[program](rates)
         except (ArithmeticError, ValueError, TypeError):
-            values = None
-        if values is None:
             # Rare: one of them failed; take them one by one to report which (and to skip,
             # as always, the processes not started yet).
             for i in todo:
@@ -906,17 +944,16 @@ class Replication:
                     self._arm_at(i, rate)
             return
         versions = self._versions
-        for i, rate in zip(todo, values):  # noqa: B905 (hot zips)
-            if rate != rates[i]:
-                if waiting and i in waiting:
-                    continue  # not started yet: its rate is 0 until begin() arms it
-                if not 0.0 <= rate < INF:  # also rejects NaN
-                    self._bad_rate(processes[i], rate)
-                # _arm_at(i, rate), inlined: this loop is the engine's hottest.
-                rates[i] = rate = float(rate)
-                version = versions[i] = versions[i] + 1
-                if rate > 0:
-                    self._clock(i, version, rate, now)
+        for i, rate in moved:
+            if waiting and i in waiting:
+                continue  # not started yet: its rate is 0 until begin() arms it
+            if not 0.0 <= rate < INF:  # also rejects NaN
+                self._bad_rate(processes[i], rate)
+            # _arm_at(i, rate), inlined: this loop is the engine's hottest.
+            rates[i] = rate = float(rate)
+            version = versions[i] = versions[i] + 1
+            if rate > 0:
+                self._clock(i, version, rate, now)
 
     def _move_rung(self, target: int, now: float) -> None:
         initial = self.model.initial_rung

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 from typing import Any
@@ -112,22 +112,24 @@ class Program:
     __slots__ = ("code", "closure", "text")
 
     def __init__(self, text: str, names: Collection[str], label: str, *,
-                 statements: bool = False, cells: Mapping[str, Any] | None = None) -> None:
+                 statements: bool = False, cells: Mapping[str, Any] | None = None,
+                 params: Sequence[str] = ()) -> None:
         # ``statements``: ``text`` is the function's body, one statement a line, which the
         # engine generates around checked expression texts (sim.run.engine.effects_body),
-        # instead of one expression; ``cells`` are further closure cells it reads (names
-        # no variable has).
+        # instead of one expression; ``cells`` are further closure cells it reads, and
+        # ``params`` the function's parameters (names no variable has, either).
         self.text = text
         cells = dict(cells or {})
-        if cells.keys() & set(names):
-            raise ValueError(f"cells {sorted(cells.keys() & set(names))} are variables")
+        clash = (cells.keys() | set(params)) & set(names)
+        if clash:
+            raise ValueError(f"cells or parameters {sorted(clash)} are variables")
         # A variable that shadows a function name stays a variable, as under eval.
         free = [f for f in _GLOBALS if f != "__builtins__" and f not in names] + list(cells)
         values = {**_GLOBALS, **cells}
         body = "".join(f"  {line}\n" for line in text.split("\n")) if statements else \
             f"  return {text}\n"
         source = (f"def _outer({', '.join(free)}):\n"
-                  f" def {label}():\n{body}"
+                  f" def {label}({', '.join(params)}):\n{body}"
                   f" return {label}\n")
         scope: dict[str, Any] = {"__builtins__": {}}
         exec(compile(source, f"<{label}>", "exec"), scope)  # noqa: S102 - checked texts
@@ -138,9 +140,9 @@ class Program:
         self.code: CodeType = inner.__code__
         self.closure: tuple[Any, ...] | None = inner.__closure__
 
-    def bind(self, ns: dict[str, Any]) -> Callable[[], Any]:
+    def bind(self, ns: dict[str, Any]) -> Callable[..., Any]:
         """The function giving the value of ``text`` on ``ns`` (read live: later changes
-        to ``ns`` are seen)."""
+        to ``ns`` are seen), taking ``params``."""
         return FunctionType(self.code, ns, None, None, self.closure)
 
 
