@@ -832,9 +832,9 @@ class Replication:
     def _execute(self, index: int, now: float) -> None:
         """Take action ``index`` at day ``now``: effects, rung, outcomes, rules, rates.
 
-        Every caller has checked that the run is not over. Inlined where many actions
-        pass (effects, rules, rates); what few actions need (a rung, outcomes) is in
-        helpers called only when present."""
+        Every caller has checked that the run is not over. The effects and the rates are
+        generated programs (see effects_body, rates_body), the rules are inlined; what few
+        actions need (a rung, outcomes) is in helpers called only when present."""
         if now != self._instant:
             self._instant, self._instant_actions = now, 0
         self._instant_actions += 1
