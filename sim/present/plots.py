@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import BoundaryNorm, ListedColormap, to_rgb
 from matplotlib.figure import Figure
@@ -162,6 +163,10 @@ def _new_figure(summary: Summary | None, subtitle: str, *, question: str = "",
     and a subtitle (runs, what the intervals are), all flush left with the figure.
     """
     fig = Figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI, facecolor="white")
+    # An Agg canvas of its own: every measurement while the figure is built and the final
+    # PNG then share one renderer, and with it matplotlib's cache of text sizes (a bare
+    # Figure made a new 1600x900 renderer, and measured every text again, at each of them).
+    FigureCanvasAgg(fig)
     if title is None:
         assert summary is not None, "a figure needs a summary or an explicit title"
         title = f"{summary.title} ({_variant_label(summary)})"
@@ -253,7 +258,7 @@ def _side_legend(fig: Figure, ax: Axes, handles: Sequence[Any], names: Sequence[
     many entries; a suffix such as " (start)" is always kept whole.
     """
     suffixes = list(suffixes or [""] * len(names))
-    fig.draw_without_rendering()
+    _lay_out(fig)
     avail = ax.get_window_extent().y1 / fig.dpi * 72 - SMALL_PT * 2.2  # points below title
     spacing = 0.45 if len(names) > 6 else 0.6
     labels: list[str] = []
@@ -280,11 +285,21 @@ def _bottom_legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str],
 
 
 # -- after-layout adjustments --------------------------------------------------------------
+def _lay_out(fig: Figure) -> None:
+    """Place the axes where the final drawing will (the constrained layout), so that the
+    extents of axes and texts can be measured. Only the layout runs: a full draw without
+    output (``draw_without_rendering``) cost as much again and changed nothing measured
+    (the PNGs are the same bytes)."""
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+
+
 def _fit_xlim(fig: Figure, ax: Axes, texts: Sequence[Text], anchors: Sequence[float]) -> None:
     """Widen the x range so each value label fits inside the axes, whatever its alignment:
     a label reaching past either side of its anchor (an x in data units) by more than the
     room there moves that side of the range out."""
-    fig.draw_without_rendering()
+    _lay_out(fig)
     width = ax.get_window_extent().width
     at = [ax.transData.transform((anchor, 0.0))[0] for anchor in anchors]
     # Label widths in pixels do not change with the range: the fractions of the axes width
@@ -344,7 +359,7 @@ def _place_marks(fig: Figure, ax: Axes, marks: Sequence[Annotation]) -> None:
     """Stagger the numbered schedule marks into rows so that none overlap."""
     if not marks:
         return
-    fig.draw_without_rendering()
+    _lay_out(fig)
     box = ax.get_window_extent()
     step = BODY_PT * 1.3
     rows: list[list[tuple[float, float]]] = []
@@ -383,7 +398,7 @@ def _bars(fig: Figure, ax: Axes, names: Sequence[str], estimates: Sequence[Estim
     # The rows' height is known once laid out (it does not depend on the row labels).
     ax.set_yticks(y, ["x"] * rows)
     _style(ax)
-    fig.draw_without_rendering()
+    _lay_out(fig)
     tick_labels, size = _fit_labels(names, rows, ax.get_window_extent().height / fig.dpi)
     bars = ax.barh(y, p, height=0.66 if rows > 1 else 0.4, color=list(colours), linewidth=0)
     for bar, hatch in zip(bars, hatches, strict=True):
@@ -401,7 +416,7 @@ def _bars(fig: Figure, ax: Axes, names: Sequence[str], estimates: Sequence[Estim
     ax.set_yticks(y, [_t(n) for n in tick_labels])
     _probability_rows(ax, rows, size)
     # Measure once laid out (the x range does not move the layout), then place labels.
-    fig.draw_without_rendering()
+    _lay_out(fig)
     width = ax.get_window_extent().width
     pad_px = pad * fig.dpi / 72
     sizes = [t.get_window_extent().width + pad_px + 4 for t in texts]
