@@ -315,7 +315,7 @@ def test_an_interrupt_or_failure_while_drawing_keeps_the_runs(tmp_path, capsys, 
 
     def broken(*args, **kwargs):
         raise failure("drawing broke")
-    monkeypatch.setattr(render, "standard_pngs", broken)
+    monkeypatch.setattr(render.FigureWorkers, "draw", broken)
     out = tmp_path / "out"
     code = main(["run", str(TEACHING), "--runs", "400", "--workers", "1", "--out", str(out),
                  "--quiet"])

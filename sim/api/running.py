@@ -26,6 +26,7 @@ from ..present.output import (
     safe_name,
     staged_folder,
 )
+from ..present.render import FigureWorkers
 from ..results.precision import (
     MINIMUM_RUNS,
     Precision,
@@ -127,72 +128,75 @@ def run(scenario: Scenario, *, runs: int = DEFAULT_RUNS, seed: int | None = None
     ``precision`` may be relative, "10%": the ``rare`` and ``precision_for`` outcomes'
     half-widths at most that share of their estimates.
     """
-    model = prepare(scenario, variant, settings)
-    variant = variant or "base"
-    seed = model.seed if seed is None else seed
-    runs, target_precision, stop_when, tally = _precision_setup(
-        model, precision, rare, precision_for, max_runs, runs)
-    if runs < 1:
-        raise UsageError(f"the number of runs must be at least 1 (got {runs})")
-    if check_exact:  # refused before the runs, not after them
-        from ..analyses.exact import require_markov
-        require_markov(model)
-    target, unique = target_folder(out, root, model, variant)
-    started = dt.datetime.now().isoformat(timespec="seconds")
-    exact_text = ""
-    with staged_folder(target, force, unique) as stage:
-        csv_path = stage.path / "replications.csv"
-        with naming(stage.target / csv_path.name), \
-                open(csv_path, "w", newline="", encoding="utf-8") as stream:
-            sink = CsvSink(model, stream) if csv else None
-            # The rows are formatted in the workers; only text comes back.
-            result = runner.run(model, runs, seed, workers, progress=progress,
-                                sink=sink.write if sink else None,
-                                prepare=sink.rows if sink else None,
-                                stop_when=stop_when, scheduler=scheduler, rare=tally)
-        if not csv:
-            csv_path.unlink()
-        if result.runs == 0 and result.stop is not None:
-            raise Stopped(result.stop)  # nothing finished: the stage is discarded
-        summary = summarise(model, result.aggregate, variant)
-        widest = _widest(model, result.aggregate, target_precision, precision_for, tally)
-        reached = target_precision is not None and widest <= target_precision.value
-        estimates = tuple(tally.estimates()) if tally is not None else ()
+    # The figure workers start first: they import matplotlib while the scenario is read.
+    with FigureWorkers(runner.default_workers() if plots else 0) as figure_workers:
+        model = prepare(scenario, variant, settings)
+        variant = variant or "base"
+        seed = model.seed if seed is None else seed
+        runs, target_precision, stop_when, tally = _precision_setup(
+            model, precision, rare, precision_for, max_runs, runs)
+        if runs < 1:
+            raise UsageError(f"the number of runs must be at least 1 (got {runs})")
+        if check_exact:  # refused before the runs, not after them
+            from ..analyses.exact import require_markov
+            require_markov(model)
+        target, unique = target_folder(out, root, model, variant)
+        started = dt.datetime.now().isoformat(timespec="seconds")
+        exact_text = ""
+        with staged_folder(target, force, unique) as stage:
+            csv_path = stage.path / "replications.csv"
+            with naming(stage.target / csv_path.name), \
+                    open(csv_path, "w", newline="", encoding="utf-8") as stream:
+                sink = CsvSink(model, stream) if csv else None
+                # The rows are formatted in the workers; only text comes back.
+                result = runner.run(model, runs, seed, workers, progress=progress,
+                                    sink=sink.write if sink else None,
+                                    prepare=sink.rows if sink else None,
+                                    stop_when=stop_when, scheduler=scheduler, rare=tally)
+            if not csv:
+                csv_path.unlink()
+            if result.runs == 0 and result.stop is not None:
+                raise Stopped(result.stop)  # nothing finished: the stage is discarded
+            summary = summarise(model, result.aggregate, variant)
+            widest = _widest(model, result.aggregate, target_precision, precision_for, tally)
+            reached = target_precision is not None and widest <= target_precision.value
+            estimates = tuple(tally.estimates()) if tally is not None else ()
 
-        def info(stop: Stop | None) -> dict[str, Any]:
-            return manifest(model, seed=seed, requested=runs, completed=result.runs,
-                            workers=result.workers, variant=variant, elapsed=result.elapsed,
-                            status="complete", started=started, command=command,
-                            extra={"precision_target": precision,
-                                   "precision_reached": reached,
-                                   "widest_half_width": widest,
-                                   "stopped_at_precision": result.stopped_early,
-                                   "rare": [e.to_dict() for e in estimates]}, stop=stop)
+            def info(stop: Stop | None) -> dict[str, Any]:
+                return manifest(model, seed=seed, requested=runs, completed=result.runs,
+                                workers=result.workers, variant=variant, elapsed=result.elapsed,
+                                status="complete", started=started, command=command,
+                                extra={"precision_target": precision,
+                                       "precision_reached": reached,
+                                       "widest_half_width": widest,
+                                       "stopped_at_precision": result.stopped_early,
+                                       "rare": [e.to_dict() for e in estimates]}, stop=stop)
 
-        def visuals(folder: Path) -> None:
-            nonlocal exact_text
-            write_report(folder, model, summary, info(result.stop), plots)
-            exact_text = exact_check(model, summary) if check_exact else ""
-            if exact_text:
-                (folder / "exact_check.txt").write_text(exact_text + "\n", encoding="utf-8")
+            def visuals(folder: Path) -> None:
+                nonlocal exact_text
+                write_report(folder, model, summary, info(result.stop),
+                             figure_workers if plots else None)
+                exact_text = exact_check(model, summary) if check_exact else ""
+                if exact_text:
+                    (folder / "exact_check.txt").write_text(exact_text + "\n", encoding="utf-8")
 
-        stop = fill_stage(stage, result.stop, Drawing(
-            lambda folder: output.write_json(folder / "summary.json", summary.to_dict()),
-            visuals, info))
-    files = ("report.html", "summary.json", "manifest.json") + (
-        ("replications.csv",) if csv else ()) + (("plots",) if plots else ())
-    return RunReport(model, summary, result, stage.target, seed, runs, target_precision,
-                     widest, exact_text, files, stop, estimates)
+            stop = fill_stage(stage, result.stop, Drawing(
+                lambda folder: output.write_json(folder / "summary.json", summary.to_dict()),
+                visuals, info))
+        files = ("report.html", "summary.json", "manifest.json") + (
+            ("replications.csv",) if csv else ()) + (("plots",) if plots else ())
+        return RunReport(model, summary, result, stage.target, seed, runs, target_precision,
+                         widest, exact_text, files, stop, estimates)
 
 
 def write_report(folder: Path, model: Model, summary: Summary, info: dict[str, Any],
-                 plots: bool) -> None:
-    """The standard PNG plots (unless ``plots`` is false) and report.html into ``folder``."""
+                 figure_workers: FigureWorkers | None) -> None:
+    """The standard PNG plots (drawn by ``figure_workers``; none without them) and
+    report.html into ``folder``."""
     from ..present.report import render_html
     images: dict[str, bytes] = {}
-    if plots:
-        from ..present.render import standard_pngs
-        images = standard_pngs(summary, model, runner.default_workers())
+    if figure_workers is not None:
+        images = figure_workers.draw(summary, model)
         for name, png in images.items():
             (folder / f"{name}.png").write_bytes(png)
     (folder / "report.html").write_text(render_html(model, summary, images, info),
