@@ -22,6 +22,10 @@ MAX_LOG_SIGMA = 10.0
 
 Arg = Callable[..., float]  # a distribution's argument by name: arg(name[, default])
 Sampler = Callable[[random.Random], float]
+Quantiles = Callable[[Sequence[float]], list[float]]  # the inverse CDF at many points
+Cdf = Callable[[float], float]
+# Quantiles are taken at u clipped into [CLIP, 1 - CLIP] (0 and 1 map to infinities).
+CLIP = 1e-12
 
 
 class Kind:
@@ -44,11 +48,30 @@ class Kind:
 
     def ppf(self, arg: Arg, u: float) -> float:
         """The inverse CDF at ``u`` (already clipped into (0, 1))."""
+        return self.quantiles(arg)((u,))[0]
+
+    def quantiles(self, arg: Arg) -> Quantiles:
+        """A function giving the inverse CDF at each of many ``u`` (clipping them into
+        [CLIP, 1 - CLIP]), its arguments resolved once: conditional Monte Carlo takes 16
+        quantiles of each of several distributions in every run."""
+        raise NotImplementedError
+
+    def cdf(self, arg: Arg) -> Cdf:
+        """A function giving P(draw <= x), its arguments resolved once."""
         raise NotImplementedError
 
     def mean(self, arg: Arg) -> float:
         """The mean."""
         raise NotImplementedError
+
+
+def _clip(u: float) -> float:
+    return min(max(u, CLIP), 1 - CLIP)
+
+
+def _clipped(us: Sequence[float]) -> list[float]:
+    """Each of ``us`` clipped, as ``_clip`` (a comparison first: most need no clipping)."""
+    return [u if CLIP <= u <= 1 - CLIP else _clip(u) for u in us]
 
 
 def _positive(*names: str) -> Callable[[dict[str, float]], list[tuple[str, str]]]:
@@ -114,8 +137,13 @@ class Fixed(Kind):
         value = arg("value")
         return lambda rng: value
 
-    def ppf(self, arg: Arg, u: float) -> float:
-        return arg("value")
+    def quantiles(self, arg: Arg) -> Quantiles:
+        value = arg("value")
+        return lambda us: [value] * len(us)
+
+    def cdf(self, arg: Arg) -> Cdf:
+        value = arg("value")
+        return lambda x: 1.0 if x >= value else 0.0
 
     def mean(self, arg: Arg) -> float:
         return arg("value")
@@ -129,8 +157,13 @@ class Uniform(Kind):
         low, span = arg("low"), arg("high") - arg("low")
         return lambda rng: low + span * rng.random()
 
-    def ppf(self, arg: Arg, u: float) -> float:
-        return arg("low") + (arg("high") - arg("low")) * u
+    def quantiles(self, arg: Arg) -> Quantiles:
+        low, span = arg("low"), arg("high") - arg("low")
+        return lambda us: [low + span * u for u in _clipped(us)]
+
+    def cdf(self, arg: Arg) -> Cdf:
+        low, span = arg("low"), arg("high") - arg("low")
+        return lambda x: min(1.0, max(0.0, (x - low) / span))
 
     def mean(self, arg: Arg) -> float:
         return (arg("low") + arg("high")) / 2
@@ -145,12 +178,26 @@ class Triangular(Kind):
         lo, hi, mode = arg("low"), arg("high"), arg("mode")
         return lambda rng: rng.triangular(lo, hi, mode)
 
-    def ppf(self, arg: Arg, u: float) -> float:
+    def quantiles(self, arg: Arg) -> Quantiles:
         low, mode, high = arg("low"), arg("mode"), arg("high")
-        cut = (mode - low) / (high - low)
-        if u < cut:
-            return low + math.sqrt(u * (high - low) * (mode - low))
-        return high - math.sqrt((1 - u) * (high - low) * (high - mode))
+        width, left, right = high - low, mode - low, high - mode
+        cut, sqrt = left / width, math.sqrt
+        return lambda us: [low + sqrt(u * width * left) if u < cut else
+                           high - sqrt((1 - u) * width * right) for u in _clipped(us)]
+
+    def cdf(self, arg: Arg) -> Cdf:
+        low, mode, high = arg("low"), arg("mode"), arg("high")
+        width, left, right = high - low, mode - low, high - mode
+
+        def cdf(x: float) -> float:
+            if x <= low:
+                return 0.0
+            if x >= high:
+                return 1.0
+            if x <= mode:
+                return (x - low) ** 2 / (width * left)
+            return 1.0 - (high - x) ** 2 / (width * right)
+        return cdf
 
     def mean(self, arg: Arg) -> float:
         return (arg("low") + arg("mode") + arg("high")) / 3
@@ -166,12 +213,18 @@ class Beta(Kind):
         a, b = arg("a"), arg("b")
         return lambda rng: base + scale * rng.betavariate(a, b)
 
-    def ppf(self, arg: Arg, u: float) -> float:
+    def quantiles(self, arg: Arg) -> Quantiles:
         # scipy.stats.beta.ppf is this same function (bit for bit); importing
         # scipy.stats to get it cost over a second at every load of a scenario.
         from scipy.special import betaincinv
-        low, high = arg("low", 0.0), arg("high", 1.0)
-        return low + (high - low) * float(betaincinv(arg("a"), arg("b"), u))
+        a, b, low, scale = arg("a"), arg("b"), arg("low", 0.0), arg("high", 1.0) - arg("low", 0.0)
+        return lambda us: [low + scale * v
+                           for v in betaincinv(a, b, _clipped(us)).tolist()]
+
+    def cdf(self, arg: Arg) -> Cdf:
+        from scipy.special import betainc
+        a, b, low, scale = arg("a"), arg("b"), arg("low", 0.0), arg("high", 1.0) - arg("low", 0.0)
+        return lambda x: float(betainc(a, b, min(1.0, max(0.0, (x - low) / scale))))
 
     def mean(self, arg: Arg) -> float:
         low, high = arg("low", 0.0), arg("high", 1.0)
@@ -188,7 +241,19 @@ class Lognormal(Kind):
         return lambda rng: rng.lognormvariate(mu, sigma)
 
     def ppf(self, arg: Arg, u: float) -> float:
+        # One value (Sobol and Morris samples): the statistics module's inverse normal.
+        # ``quantiles`` takes many at once with scipy's and numpy's vectorised functions
+        # instead; the two agree to rounding, not bit for bit, and each keeps its results.
         return arg("median") * math.exp(arg("sigma") * _STD_NORMAL.inv_cdf(u))
+
+    def quantiles(self, arg: Arg) -> Quantiles:
+        from scipy.special import ndtri
+        median, sigma = arg("median"), arg("sigma")
+        return lambda us: (median * np.exp(sigma * ndtri(_clipped(us)))).tolist()
+
+    def cdf(self, arg: Arg) -> Cdf:
+        median, sigma = arg("median"), arg("sigma")
+        return lambda x: _STD_NORMAL.cdf(math.log(x / median) / sigma) if x > 0 else 0.0
 
     def mean(self, arg: Arg) -> float:
         return arg("median") * math.exp(arg("sigma") ** 2 / 2)
@@ -209,10 +274,20 @@ class Normal(Kind):
             return mean + sd * _STD_NORMAL.inv_cdf(u)
         return draw
 
-    def ppf(self, arg: Arg, u: float) -> float:
+    def quantiles(self, arg: Arg) -> Quantiles:
         mean, sd, lo, hi = _truncation(arg)
-        v = min(max(lo + (hi - lo) * u, 1e-15), 1 - 1e-15)
-        return mean + sd * _STD_NORMAL.inv_cdf(v)
+        inv = _STD_NORMAL.inv_cdf
+        return lambda us: [mean + sd * inv(min(max(lo + (hi - lo) * u, 1e-15), 1 - 1e-15))
+                           for u in _clipped(us)]
+
+    def cdf(self, arg: Arg) -> Cdf:
+        mean, sd, lo, hi = _truncation(arg)
+        low, high = arg("low", -math.inf), arg("high", math.inf)
+
+        def cdf(x: float) -> float:
+            at = _STD_NORMAL.cdf((min(max(x, low), high) - mean) / sd)
+            return min(1.0, max(0.0, (at - lo) / (hi - lo)))
+        return cdf
 
     def mean(self, arg: Arg) -> float:
         mean, sd = arg("mean"), arg("sd")
@@ -235,8 +310,13 @@ class Exponential(Kind):
         rate = 1.0 / arg("mean")
         return lambda rng: rng.expovariate(rate)
 
-    def ppf(self, arg: Arg, u: float) -> float:
-        return -arg("mean") * math.log1p(-u)
+    def quantiles(self, arg: Arg) -> Quantiles:
+        mean = arg("mean")
+        return lambda us: [-mean * math.log1p(-u) for u in _clipped(us)]
+
+    def cdf(self, arg: Arg) -> Cdf:
+        mean = arg("mean")
+        return lambda x: -math.expm1(-x / mean) if x > 0 else 0.0
 
     def mean(self, arg: Arg) -> float:
         return arg("mean")
@@ -272,9 +352,11 @@ class Distribution:
         """One draw from ``rng``."""
         return self._sampler(rng)
 
+    # The functions each distribution resolves once (closures: rebuilt after unpickling).
+    _RESOLVED = ("_sampler", "_quantiles", "_cdf")
+
     def __getstate__(self) -> dict[str, object]:
-        # The cached sampler is a closure: leave it out, it is rebuilt on first use.
-        return {k: v for k, v in self.__dict__.items() if k != "_sampler"}
+        return {k: v for k, v in self.__dict__.items() if k not in self._RESOLVED}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
@@ -284,61 +366,27 @@ class Distribution:
         # Resolved once per distribution: sampling sits on the engine's hot path.
         return KINDS[self.kind].sampler(self.arg)
 
+    @cached_property
+    def _quantiles(self) -> Quantiles:
+        return KINDS[self.kind].quantiles(self.arg)
+
+    @cached_property
+    def _cdf(self) -> Cdf:
+        return KINDS[self.kind].cdf(self.arg)
+
     def ppf(self, u: float) -> float:
         """Inverse CDF at ``u`` in (0, 1): maps a unit-cube sample (Sobol, Morris) to a value."""
-        return KINDS[self.kind].ppf(self.arg, min(max(u, 1e-12), 1 - 1e-12))
+        return KINDS[self.kind].ppf(self.arg, _clip(u))
 
     def quantiles(self, us: Sequence[float]) -> list[float]:
-        """``ppf`` at each of ``us``, vectorised where one call per value would be costly."""
-        kind, arg = self.kind, self.arg
-        if kind == "beta":
-            from scipy.special import betaincinv  # = scipy.stats.beta.ppf, see ppf
-            low, high = arg("low", 0.0), arg("high", 1.0)
-            clipped = [min(max(u, 1e-12), 1 - 1e-12) for u in us]
-            return [low + (high - low) * float(v)
-                    for v in betaincinv(arg("a"), arg("b"), clipped)]
-        if kind == "lognormal":
-            from scipy.special import ndtri
-            z = ndtri(np.clip(np.asarray(us, dtype=float), 1e-12, 1 - 1e-12))
-            return [float(v) for v in arg("median") * np.exp(arg("sigma") * z)]
-        return [self.ppf(u) for u in us]
+        """``ppf`` at each of ``us``, vectorised where one call per value would be costly
+        (for a lognormal, equal to ``ppf`` to rounding: see ``Lognormal.ppf``)."""
+        return self._quantiles(us)
 
     def cdf(self, x: float) -> float:
         """P(draw <= x): the chance that a delay drawn from this distribution is over by
         ``x`` days (conditional Monte Carlo of rare outcomes needs it)."""
-        kind, arg = self.kind, self.arg
-        if kind == "fixed":
-            return 1.0 if x >= arg("value") else 0.0
-        if kind == "uniform":
-            return min(1.0, max(0.0, (x - arg("low")) / (arg("high") - arg("low"))))
-        if kind == "exponential":
-            return -math.expm1(-x / arg("mean")) if x > 0 else 0.0
-        if kind == "lognormal":
-            if x <= 0:
-                return 0.0
-            return _STD_NORMAL.cdf(math.log(x / arg("median")) / arg("sigma"))
-        if kind == "triangular":
-            low, mode, high = arg("low"), arg("mode"), arg("high")
-            if x <= low:
-                return 0.0
-            if x >= high:
-                return 1.0
-            if x <= mode:
-                return (x - low) ** 2 / ((high - low) * (mode - low))
-            return 1.0 - (high - x) ** 2 / ((high - low) * (high - mode))
-        if kind == "beta":
-            from scipy.special import betainc
-            low, high = arg("low", 0.0), arg("high", 1.0)
-            u = min(1.0, max(0.0, (x - low) / (high - low)))
-            return float(betainc(arg("a"), arg("b"), u))
-        if kind == "normal":
-            mean, sd = arg("mean"), arg("sd")
-            lo = _STD_NORMAL.cdf((arg("low", -math.inf) - mean) / sd)
-            hi = _STD_NORMAL.cdf((arg("high", math.inf) - mean) / sd)
-            at = _STD_NORMAL.cdf((min(max(x, arg("low", -math.inf)), arg("high", math.inf))
-                                  - mean) / sd)
-            return min(1.0, max(0.0, (at - lo) / (hi - lo)))
-        raise ValueError(f"unknown distribution {kind!r}")
+        return self._cdf(x)
 
     @property
     def mean(self) -> float:
