@@ -23,7 +23,7 @@ import simpy
 from ..results.stats import Z95
 from ..run import runner
 from ..run.engine import Plan
-from ..run.rare import RareTally, RareTarget, rare_target, replicate
+from ..run.rare import RareTally, RareTarget, Scoring, rare_target
 from ..spec.model import Model
 
 # The defaults of `sim bench` (here once; the API and the command line use them). Chosen
@@ -257,8 +257,9 @@ def _time_plain(plan: Plan, seed: int, span: range) -> float:
 
 def _time_rare(plan: Plan, seed: int, span: range, target: RareTarget) -> float:
     began = time.perf_counter()
+    scoring = Scoring(plan, [target])  # timed: the runner prepares one per chunk
     for i in span:
-        replicate(plan, seed, i, [target])
+        scoring.replicate(seed, i)
     return time.perf_counter() - began
 
 

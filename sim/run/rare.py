@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 from ..errors import UsageError
+from ..spec.distributions import Distribution
 from ..spec.expr import EvalError, Expr, safe_globals
 from ..spec.metric import AS_OUTCOME, Metric, resolve
 from ..spec.model import PEAK, Model, Process
@@ -178,6 +179,40 @@ NODES = 16
 _KOROBOV = 13
 
 
+class _Column(NamedTuple):
+    """One private parameter of a lattice: its index, distribution and the offsets j g / n
+    of the nodes from the shift."""
+
+    param: int  # its index in model.parameters
+    dist: Distribution
+    offsets: tuple[float, ...]
+
+
+class _Lattice:
+    """A lattice of some private parameters, resolved once: every run only shifts it."""
+
+    __slots__ = ("names", "columns")
+
+    def __init__(self, model: Model, private: Sequence[int], nodes: int = NODES) -> None:
+        self.names = tuple(model.parameters[k].id for k in private)
+        columns, g = [], 1
+        for k in private:
+            offsets = tuple(j * g / nodes for j in range(nodes))
+            columns.append(_Column(k, model.parameters[k].dist, offsets))
+            g = g * _KOROBOV % nodes
+        self.columns = tuple(columns)
+
+    def points(self, drawn: Sequence[float]) -> list[tuple[float, ...]]:
+        """The nodes shifted by the drawn values: one tuple per node, in ``names`` order."""
+        if not self.columns:
+            return [()]
+        values = []
+        for k, dist, offsets in self.columns:
+            u = dist.cdf(drawn[k])
+            values.append(dist.quantiles([(u + o) % 1.0 for o in offsets]))
+        return list(zip(*values, strict=True))
+
+
 def lattice(model: Model, private: Sequence[int], drawn: Sequence[float],
             nodes: int = NODES) -> list[dict[str, float]]:
     """Values of the private parameters at a randomly shifted lattice of ``nodes`` points.
@@ -186,64 +221,257 @@ def lattice(model: Model, private: Sequence[int], drawn: Sequence[float],
     the run, so each node is a draw from the parameters' distribution and the average of
     the scores over the nodes keeps the estimate exact in expectation (node 0 is the drawn
     value itself). Quantiles are clipped to [1e-12, 1 - 1e-12] by ``ppf``."""
-    if not private:
-        return [{}]
-    columns: dict[str, list[float]] = {}
-    g = 1
-    for k in private:
-        dist = model.parameters[k].dist
-        u = dist.cdf(drawn[k])
-        columns[model.parameters[k].id] = dist.quantiles([(u + j * g / nodes) % 1.0
-                                                          for j in range(nodes)])
-        g = g * _KOROBOV % nodes
-    return [{name: values[j] for name, values in columns.items()} for j in range(nodes)]
+    shape = _Lattice(model, private, nodes)
+    return [dict(zip(shape.names, point, strict=True)) for point in shape.points(drawn)]
 
 
-class _Watch:
-    """One target's part of a replication: every trigger of its suppressed rules, with
-    the values their probability reads."""
+Span = tuple[int, Any]  # (rate process, values of its inputs that change during a run)
 
-    __slots__ = ("target", "processes", "rules", "private", "triggers")
 
-    def __init__(self, target: RareTarget) -> None:
-        self.target = target
-        self.processes = target.steps.processes
-        self.rules = frozenset(target.steps.rules)
-        self.private = target.private
-        self.triggers: list[tuple[float, int, dict[str, Any]]] = []  # (day, rule, values)
+class _Trigger(NamedTuple):
+    """A trigger of a suppressed rule: the day, the rule, the values its probability reads."""
+
+    day: float
+    rule: int
+    values: dict[str, Any]
+
+
+class _Scorer:
+    """One target's scoring on one plan, prepared once: what its last steps read, and per
+    set of private parameters its lattice and the rate comprehensions' compiled code."""
+
+    def __init__(self, plan: Plan, target: RareTarget) -> None:
+        model = plan.model
+        self.plan, self.model, self.target = plan, model, target
+        self.processes = frozenset(target.steps.processes)
+        self.inputs = dict(target.keys)
+        self.reads = {i: _reads(model.processes[i].rate, model.processes[i].when)
+                      for i in target.steps.processes}
+        self.rule_reads = {r: _reads(model.rules[r].probability, model.rules[r].when)
+                           for r in target.steps.rules}
+        private = {model.parameters[k].id for k in target.private}
+        # A process whose condition reads no private parameter is on or off at every node
+        # alike: its condition is taken once per span, its rate only where it is on.
+        self.gated = frozenset(i for i in target.steps.processes
+                               if _gate(model.processes[i], private))
+        self._lattices: dict[tuple[frozenset[int], frozenset[int]], _Lattice] = {}
+
+    def lattice(self, processes: frozenset[int], rules: frozenset[int]) -> _Lattice:
+        """The lattice of the private parameters read by these processes and rules."""
+        shape = self._lattices.get((processes, rules))
+        if shape is None:
+            used = set().union(*(self.reads[i] for i in processes),
+                               *(self.rule_reads[r] for r in rules))
+            private = [k for k in self.target.private if self.model.parameters[k].id in used]
+            shape = self._lattices[processes, rules] = _Lattice(self.model, private)
+        return shape
+
+    def score(self, rep: Replication, spans: dict[Span, float],
+              triggers: Sequence[_Trigger]) -> float:
+        """The conditional probability of the target given the finished run ``rep`` (with
+        its watcher's ``spans`` and this target's ``triggers``), averaged over the lattice
+        of its private parameters."""
+        if self.target.metric.happened(rep):
+            return 1.0
+        mine = [(key, span) for key, span in spans.items() if key[0] in self.processes]
+        if not mine and not triggers:
+            return 0.0
+        scope = {**_GLOBALS, **rep.values()}  # the final values; comprehensions bind the rest
+        with rep.located():
+            on = self._on(mine, scope, rep)
+            if not on and not triggers:
+                # Every rate is 0 at every node: the sum below would be exactly 0.0.
+                return 0.0
+            # The nodes are those of every span (on or off), as they always were.
+            shape = self.lattice(frozenset(key[0] for key, _ in mine),
+                                 frozenset(t.rule for t in triggers))
+            points = shape.points(rep.parameters)
+            log_none = [0.0] * len(points)
+            if on:
+                scope["__nodes__"] = points
+                rates = self._rates(on, scope, shape.names, rep)
+                # In booking order (float sums depend on order); a span whose process is
+                # off would subtract exactly 0.0 at each node, so leaving it out is exact.
+                for key, span in on:
+                    log_none = [x - span * r for x, r in zip(log_none, rates[key], strict=True)]
+            if triggers:
+                self._add_triggers(rep, triggers, shape.names, points, log_none)
+        return math.fsum(-math.expm1(x) for x in log_none) / len(points)
+
+    def _on(self, mine: list[tuple[Span, float]], scope: dict[str, Any], rep: Replication
+            ) -> list[tuple[Span, float]]:
+        """Of ``mine``, the spans whose process's condition holds (all of an ungated one's)."""
+        off: set[Span] = set()
+        for i in self.gated & {key[0] for key, _ in mine}:
+            when = self.model.processes[i].when
+            assert when is not None
+            inputs = [values for (j, values), _ in mine if j == i]
+            scope["__spans__"] = inputs
+            try:
+                flags = eval(_compiled(when.python, self.inputs[i]), scope)  # noqa: S307
+            except (ArithmeticError, ValueError, TypeError):
+                final = dict(rep.values())
+                for values in inputs:  # one by one, to raise the error that names it
+                    when({**final, **_named(self.inputs[i], values)})
+                raise
+            off.update((i, values) for values, flag in zip(inputs, flags, strict=True)
+                       if not flag)
+        return [(key, span) for key, span in mine if key not in off] if off else mine
+
+    def _rates(self, on: list[tuple[Span, float]], scope: dict[str, Any],
+               private: tuple[str, ...], rep: Replication) -> dict[Span, list[float]]:
+        """Every span's rate at every node of ``scope['__nodes__']``: one evaluation per
+        process (``scope``: the run's final values)."""
+        plan, points = self.plan, scope["__nodes__"]
+        out: dict[Span, list[float]] = {}
+        for i in dict.fromkeys(key[0] for key, _ in on):
+            inputs = [values for (j, values), _ in on if j == i]
+            const = plan.rate_const[i]
+            if const is not None:
+                rows = [[const] * len(points)] * len(inputs)
+            else:
+                process = self.model.processes[i]
+                assert process.rate is not None
+                # The rate alone where its condition was taken once per span above.
+                rate = process.rate.python if i in self.gated else plan.rate_python[i]
+                scope["__spans__"] = inputs
+                rows = self._evaluate(i, _compiled(rate, self.inputs[i], private), scope,
+                                      private, rep)
+            out.update(zip([(i, values) for values in inputs], rows, strict=True))
+        return out
+
+    def _evaluate(self, i: int, code: Any, scope: dict[str, Any], private: tuple[str, ...],
+                  rep: Replication) -> list[list[float]]:
+        """Process ``i``'s rate (``code``) at each of ``scope['__spans__']`` and nodes."""
+        try:
+            rows = eval(code, scope)  # noqa: S307 - checked expression text, no builtins
+        except (ArithmeticError, ValueError, TypeError):
+            rows = None
+        if rows is None or not all(0.0 <= r < math.inf for row in rows for r in row):
+            # Rare: one by one, to raise the error that names the expression.
+            process, names, final = self.model.processes[i], self.inputs[i], dict(rep.values())
+            return [[_rate(process, {**final, **_named(names, values),
+                                     **dict(zip(private, point, strict=True))})
+                     for point in scope["__nodes__"]] for values in scope["__spans__"]]
+        return [[float(r) for r in row] for row in rows]
+
+    def _add_triggers(self, rep: Replication, triggers: Sequence[_Trigger],
+                      private: tuple[str, ...], points: list[tuple[float, ...]],
+                      log_none: list[float]) -> None:
+        """Add each trigger's log-probability that its response does not come in time."""
+        final, end, rules = dict(rep.values()), rep.end_day, self.model.rules
+        for day, r, values in triggers:
+            rule = rules[r]
+            ns = {**final, **values}
+            due = rule.delay.cdf(end - day)
+            for j, point in enumerate(points):
+                ns.update(zip(private, point, strict=True))
+                if rule.when is None or rule.when(ns):
+                    p = _probability(rule.probability, ns) * due
+                    log_none[j] += math.log1p(-p) if p < 1 else -math.inf
+
+
+def _gate(process: Process, private: set[str]) -> bool:
+    return process.when is not None and not process.when.names & private
+
+
+def _named(names: tuple[str, ...], values: Any) -> dict[str, Any]:
+    """A span's input values by name (one input's value is not in a tuple)."""
+    return dict(zip(names, values if len(names) > 1 else (values,), strict=True)) \
+        if names else {}
+
+
+_CODES: dict[tuple[str, tuple[str, ...], tuple[str, ...] | None], Any] = {}
+
+
+def _compiled(python: str, inputs: tuple[str, ...], private: tuple[str, ...] | None = None
+              ) -> Any:
+    """``[[python for (private) in __nodes__] for (inputs) in __spans__]``, or without
+    ``private`` ``[python for (inputs) in __spans__]``, compiled once.
+
+    The inner comprehension reads the inputs from the outer one's loop, everything else
+    (levers, parameters, functions) as globals."""
+    code = _CODES.get((python, inputs, private))
+    if code is None:
+        spans = "_" if not inputs else inputs[0] if len(inputs) == 1 else \
+            f"({', '.join(inputs)},)"
+        value = python
+        if private is not None:
+            nodes = f"({', '.join(private)},)" if private else "_"
+            value = f"[({python}) for {nodes} in __nodes__]"
+        source = f"[({value}) for {spans} in __spans__]"
+        code = _CODES[(python, inputs, private)] = compile(source, "<rates at nodes>", "eval")
+    return code
+
+
+class _Note(NamedTuple):
+    """A suppressed rule an action triggers, for one target."""
+
+    target: int  # position in the watcher's targets
+    rule: int
+    names: tuple[str, ...]  # what its probability and condition read
+
+
+class _Watched(dict[tuple[int, ...], tuple[int, ...]]):
+    """Of the processes whose rates are about to change, those watched (made on first
+    use: the engine passes one of a few tuples, a plan's rate batches)."""
+
+    def __init__(self, getters: dict[int, Any]) -> None:
+        super().__init__()
+        self.getters = getters
+
+    def __missing__(self, processes: tuple[int, ...]) -> tuple[int, ...]:
+        watched = self[processes] = tuple(i for i in self.getters if i in processes)
+        return watched
+
+
+class _Tables(NamedTuple):
+    """What a watcher of some targets looks up while a run goes on, built once."""
+
+    scorers: tuple[_Scorer, ...]
+    getters: dict[int, Any]  # per suppressed process: values -> its changing inputs
+    notes: dict[int, tuple[_Note, ...]]  # per action: the suppressed rules it triggers
+    watched: _Watched
+
+
+def _tables(scorers: Sequence[_Scorer]) -> _Tables:
+    getters = {i: itemgetter(*names) if names else _nothing
+               for s in scorers for i, names in s.target.keys}
+    notes: dict[int, list[_Note]] = {}
+    for k, s in enumerate(scorers):
+        for r, actions in s.target.triggers:
+            names = tuple(s.rule_reads[r])
+            for a in actions:
+                notes.setdefault(a, []).append(_Note(k, r, names))
+    return _Tables(tuple(scorers), getters, {a: tuple(n) for a, n in notes.items()},
+                   _Watched(getters))
 
 
 class _Watcher(Observer):
     """Books, while a replication runs, what the last steps' probabilities need: how long
-    each suppressed rate's inputs held each value (``spans``), and the state at every
-    trigger of a suppressed rule.
+    each suppressed rate's inputs held each value (``spans``, once the process has
+    started: its rate is 0 before), and the state at every trigger of a suppressed rule.
 
     The replication it watches is, draw for draw, the ordinary one. Until a last step
     produces the outcome it *is* the suppressed run (the last steps draw only from their
     own streams), so a run where the outcome did not happen needs no second, suppressed
-    run (:func:`_run`).
+    run (:meth:`Scoring.replicate`).
     """
 
-    def __init__(self, watches: Sequence[_Watch]) -> None:
-        self.watches = list(watches)
-        keys = {i: names for w in watches for i, names in w.target.keys}
-        self.getters = {i: itemgetter(*names) if names else _nothing
-                        for i, names in keys.items()}
-        # (process, not started yet, values of its inputs) -> days spent so
-        self.spans: dict[tuple[int, bool, Any], float] = {}
-        self.current: dict[int, tuple[float, tuple[int, bool, Any]]] = {}
-        self.triggered_by: dict[int, list[tuple[_Watch, int]]] = {}
-        for w in watches:
-            for r, actions in w.target.triggers:
-                for a in actions:
-                    self.triggered_by.setdefault(a, []).append((w, r))
-        self.booked: dict[tuple[int, ...], tuple[int, ...]] = {}
+    def __init__(self, tables: _Tables) -> None:
+        self.tables = tables
+        self.getters, self.watched = tables.getters, tables.watched
+        self.spans: dict[Span, float] = {}  # days spent so, in order of first booking
+        # Per process, since when its current span runs and its key (None: not started).
+        self.current: dict[int, tuple[float, Span | None]] = {}
+        self.triggers: list[list[_Trigger]] = [[] for _ in tables.scorers]
+        self.values: Mapping[str, Any] = {}
 
     def open(self, rep: Replication) -> None:
         """Open every span at the start (after ``rep.begin()``)."""
-        values = rep.values()
+        self.values = values = rep.values()  # live: it follows the run
         for i, get in self.getters.items():
-            self.current[i] = (0.0, (i, not rep.has_started(i), get(values)))
+            self.current[i] = (0.0, (i, get(values)) if rep.has_started(i) else None)
 
     def close(self, rep: Replication) -> None:
         """Close every span at the run's last day."""
@@ -253,15 +481,13 @@ class _Watcher(Observer):
     def _book(self, rep: Replication, i: int, now: float) -> None:
         """Close process ``i``'s current span at ``now`` and open one at its new inputs."""
         since, key = self.current[i]
-        if now > since:
+        if key is not None and now > since:
             self.spans[key] = self.spans.get(key, 0.0) + (now - since)
-        self.current[i] = (now, (i, not rep.has_started(i), self.getters[i](rep.values())))
+        self.current[i] = (now, (i, self.getters[i](self.values))
+                           if rep.has_started(i) else None)
 
     def rates_changing(self, rep: Replication, processes: tuple[int, ...]) -> None:
-        watched = self.booked.get(processes)
-        if watched is None:
-            watched = self.booked[processes] = tuple(i for i in self.getters if i in processes)
-        for i in watched:
+        for i in self.watched[processes]:
             self._book(rep, i, rep.day)
 
     def started(self, rep: Replication, process: int) -> None:
@@ -270,95 +496,27 @@ class _Watcher(Observer):
 
     def rules_drawn(self, rep: Replication, action: int) -> None:
         # The rules were just evaluated on exactly this state (rules change nothing).
-        notes = self.triggered_by.get(action)
+        notes = self.tables.notes.get(action)
         if notes:
-            values, model, now = rep.values(), rep.model, rep.day
-            for w, r in notes:
-                rule = model.rules[r]
-                names = _reads(rule.probability, rule.when)
-                w.triggers.append((now, r, {n: values[n] for n in names}))
+            values, now = self.values, rep.day
+            for k, r, names in notes:
+                self.triggers[k].append(_Trigger(now, r, {n: values[n] for n in names}))
 
-    def score(self, rep: Replication, w: _Watch) -> float:
-        """The conditional probability of ``w``'s target given the finished run ``rep``,
-        averaged over the lattice of its private parameters."""
-        if w.target.metric.happened(rep):
-            return 1.0
-        model = rep.model
-        spans = [(i, values, span) for (i, waiting, values), span in self.spans.items()
-                 if not waiting and i in w.processes]
-        if not spans and not w.triggers:
-            return 0.0
-        used = _reads(*(e for i, _, _ in spans
-                        for e in (model.processes[i].rate, model.processes[i].when)))
-        used |= _reads(*(e for _, r, _ in w.triggers
-                         for e in (model.rules[r].probability, model.rules[r].when)))
-        private = [k for k in w.private if model.parameters[k].id in used]
-        nodes = lattice(model, private, rep.parameters)
-        log_none = [0.0] * len(nodes)
-        final = dict(rep.values())
-        with rep.located():
-            for i, values, span in spans:
-                names = dict(w.target.keys)[i]
-                ns = {**final, **dict(zip(names, values if len(names) > 1 else (values,),
-                                          strict=True))}
-                for j, rate in enumerate(_rates_at(rep.plan, i, ns, nodes)):
-                    log_none[j] -= span * rate
-            end = rep.end_day
-            for day, r, values in w.triggers:
-                rule = model.rules[r]
-                ns = {**final, **values}
-                due = rule.delay.cdf(end - day)
-                for j, node in enumerate(nodes):
-                    ns.update(node)
-                    if rule.when is None or rule.when(ns):
-                        p = _probability(rule.probability, ns) * due
-                        log_none[j] += math.log1p(-p) if p < 1 else -math.inf
-        return math.fsum(-math.expm1(x) for x in log_none) / len(nodes)
-
-
-def _rates_at(plan: Plan, i: int, ns: dict[str, Any], nodes: list[dict[str, float]]
-              ) -> list[float]:
-    """Process ``i``'s rate on ``ns`` at every node, in one evaluation."""
-    const = plan.rate_const[i]
-    if const is not None:
-        return [const] * len(nodes)
-    names = tuple(nodes[0])
-    code = _node_code(plan.rate_python[i], names)
-    # The comprehension's inner scope reads the variables as globals.
-    scope = {**_GLOBALS, **ns, "__nodes__": [tuple(n.values()) for n in nodes]}
-    try:
-        rates = eval(code, scope)  # noqa: S307 - checked expression text, no builtins
-    except (ArithmeticError, ValueError, TypeError):
-        rates = None
-    if rates is None or not all(0.0 <= r < math.inf for r in rates):
-        process = plan.model.processes[i]
-        return [_rate(process, {**ns, **node}) for node in nodes]  # raises, naming it
-    return [float(r) for r in rates]
-
-
-_CODES: dict[tuple[str, tuple[str, ...]], Any] = {}
-
-
-def _node_code(python: str, names: tuple[str, ...]) -> Any:
-    """``[rate for (private parameters) in __nodes__]`` compiled once per process."""
-    code = _CODES.get((python, names))
-    if code is None:
-        target = f"({', '.join(names)},)" if names else "_"
-        source = f"[({python}) for {target} in __nodes__]"
-        code = _CODES[(python, names)] = compile(source, "<rates at nodes>", "eval")
-    return code
+    def score(self, rep: Replication, k: int) -> float:
+        """The conditional probability of target ``k`` given the finished run ``rep``."""
+        return self.tables.scorers[k].score(rep, self.spans, self.triggers[k])
 
 
 @contextmanager
-def _run(plan: Plan, seed: int, replication: int, watches: Sequence[_Watch],
+def _run(plan: Plan, seed: int, replication: int, tables: _Tables,
          suppress: bool) -> Iterator[tuple[Replication, _Watcher]]:
-    """A replication watched for ``watches``, their last steps suppressed or not, run to
-    its end; usable in the ``with`` block only (see ``Plan.replication``)."""
-    watcher = _Watcher(watches)
+    """A replication watched for ``tables``' targets, their last steps suppressed or not,
+    run to its end; usable in the ``with`` block only (see ``Plan.replication``)."""
+    watcher = _Watcher(tables)
     with plan.replication(seed, replication, observer=watcher) as rep:
         if suppress:
-            rep.suppress(processes=[i for w in watches for i in w.processes],
-                         rules=[r for w in watches for r in w.rules])
+            rep.suppress(processes=[i for s in tables.scorers for i in s.target.steps.processes],
+                         rules=[r for s in tables.scorers for r in s.target.steps.rules])
         rep.begin()
         watcher.open(rep)
         rep.advance(plan.model.horizon)
@@ -388,24 +546,43 @@ def _probability(expr: Expr, ns: dict[str, Any]) -> float:
     return p
 
 
-def replicate(plan: Plan, seed: int, replication: int,
-              targets: Sequence[RareTarget]) -> tuple[Record, list[float], list[bool]]:
-    """The ordinary record of one replication, each target's conditional score, and for
-    each target whether it took a second, suppressed run (it happened in the first)."""
-    watches = [_Watch(t) for t in targets]
-    scores, reruns = [], []
-    with _run(plan, seed, replication, watches, suppress=False) as (rep, watcher):
-        record = rep.record()
-        for w in watches:
-            again = w.target.metric.happened(rep)
-            if again:
-                w = _Watch(w.target)
-                with _run(plan, seed, replication, [w], suppress=True) as (suppressed, seen):
-                    scores.append(seen.score(suppressed, w))
-            else:
-                scores.append(watcher.score(rep, w))
-            reruns.append(again)
-    return record, scores, reruns
+class Replicated(NamedTuple):
+    """One replication's ordinary record, each target's conditional score, and for each
+    target whether it took a second, suppressed run (it happened in the first)."""
+
+    record: Record
+    scores: list[float]
+    reruns: list[bool]
+
+
+class Scoring:
+    """Conditional Monte Carlo of some targets on one plan. What does not change from run
+    to run (the watchers' tables, the lattices, the compiled rate comprehensions) is
+    prepared here once, not in every replication."""
+
+    def __init__(self, plan: Plan, targets: Sequence[RareTarget]) -> None:
+        self.plan = plan
+        scorers = [_Scorer(plan, t) for t in targets]
+        self.tables = _tables(scorers)
+        # A re-run watches one target, its own last steps suppressed.
+        self.alone = [_tables([s]) for s in scorers]
+
+    def replicate(self, seed: int, replication: int) -> Replicated:
+        """Replication ``replication``: its ordinary record and every target's score."""
+        scores, reruns = [], []
+        plan = self.plan
+        with _run(plan, seed, replication, self.tables, suppress=False) as (rep, watcher):
+            record = rep.record()
+            for k, scorer in enumerate(self.tables.scorers):
+                again = scorer.target.metric.happened(rep)
+                if again:
+                    with _run(plan, seed, replication, self.alone[k],
+                              suppress=True) as (suppressed, seen):
+                        scores.append(seen.score(suppressed, 0))
+                else:
+                    scores.append(watcher.score(rep, k))
+                reruns.append(again)
+        return Replicated(record, scores, reruns)
 
 
 class RareSums(NamedTuple):
@@ -504,9 +681,10 @@ class RareTally:
 def simulate_chunk(plan: Plan, seed: int, start: int, stop: int,
                    targets: Sequence[RareTarget]) -> tuple[list[Record], list[RareSums]]:
     """Replications [start, stop): their ordinary records and each target's sums."""
+    scoring = Scoring(plan, targets)
     records, scores, reruns = [], [], []
     for i in range(start, stop):
-        record, score, rerun = replicate(plan, seed, i, targets)
+        record, score, rerun = scoring.replicate(seed, i)
         records.append(record)
         scores.append(score)
         reruns.append(rerun)
