@@ -140,6 +140,20 @@ def test_rare_figures_arithmetic_and_report():
     assert "24.0x (target >= 20x: met)" in text
 
 
+def test_rare_cost_is_total_over_total_with_an_interval():
+    """The cost per run is total conditional time over total plain time on the same runs:
+    a round holding a costly re-run counts as it happens (a median of rounds would drop
+    it), with a ratio estimator's 95% interval from the spread of the rounds."""
+    rounds = [(0.20, 0.22), (0.20, 0.22), (0.20, 0.40)]  # (plain, conditional) seconds
+    fig = bench.RareFigure("x", "X", 0.02, 30.0, 4000, 0.60 / 300, 0.84 / 300,
+                           [r / c for c, r in rounds], rounds)
+    assert fig.overhead == pytest.approx(1.4)  # the median round says 1.1
+    # r - 1.4 c = (-0.06, -0.06, 0.12): variance 0.0108, standard error sqrt(0.0108 / 3) / 0.2
+    assert fig.overhead_half_width == pytest.approx(1.959963984540054 * 0.3)
+    assert "| 1.40x ± 0.59 (total over 3 rounds; rounds 1.10 to 2.00) |" in \
+        bench.rare_report([fig])
+
+
 @pytest.mark.slow
 def test_rare_figures_measure_both_ways():
     """A short measurement on the flagship: a positive variance ratio and cost per run."""
@@ -147,4 +161,5 @@ def test_rare_figures_measure_both_ways():
     (fig,) = bench.rare_figures(model, ["nuclear_use"], runs=200, workers=1, rounds=2,
                                 per_round=5)
     assert fig.runs == 200 and fig.variance_ratio > 1 and len(fig.time_ratios) == 2
+    assert len(fig.round_seconds) == 2
     assert fig.crude_s_per_run > 0 and fig.rare_s_per_run > 0

@@ -8,6 +8,7 @@ Pure functions return numbers; ``format_report`` turns them into Markdown.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import random
@@ -37,6 +38,10 @@ REPEATS = 3
 SPEED_RUNS = 1200
 MEMORY_RUNS = (2_000, 20_000)
 RARE_RUNS = 4000
+# The cost of a conditional run: rounds of replications timed plain and with each rare
+# target (the same replications every way), 1,200 per way in all (about 11 s).
+RARE_ROUNDS = 16
+RARE_PER_ROUND = 75
 
 
 def bare_simpy(seconds: float = 1.5, processes: int = 10) -> float:
@@ -192,14 +197,29 @@ class RareFigure:
     p: float  # the conditional estimate (the more precise one)
     variance_ratio: float  # p(1-p) over the conditional scores' variance
     runs: int  # replications the variance was estimated from
-    crude_s_per_run: float  # one worker, median round
+    crude_s_per_run: float  # one worker, total time over all rounds / replications
     rare_s_per_run: float
-    time_ratios: list[float]  # rare/crude time per run, one per paired round
+    time_ratios: list[float]  # rare/crude time of each round (their spread)
+    # Each round's (plain, conditional) seconds, for the interval of the cost.
+    round_seconds: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def overhead(self) -> float:
-        """Median of the paired rounds' (rare time per run) / (plain time per run)."""
-        return statistics.median_low(self.time_ratios)
+        """Conditional time per run over plain time per run: total over total (see
+        :func:`rare_figures` for why not a median of rounds)."""
+        return self.rare_s_per_run / self.crude_s_per_run
+
+    @property
+    def overhead_half_width(self) -> float:
+        """Half-width of a 95% interval of :attr:`overhead` from the spread of the rounds
+        (a ratio estimator's standard error); NaN with fewer than 2 rounds."""
+        k = len(self.round_seconds)
+        if k < 2:
+            return math.nan
+        cost = self.overhead
+        plain = sum(c for c, _ in self.round_seconds) / k
+        spread = sum((r - cost * c) ** 2 for c, r in self.round_seconds) / (k - 1)
+        return Z95 * math.sqrt(spread / k) / plain
 
     def runs_needed(self, rare: bool) -> float:
         """Replications for a 95% half-width of RELATIVE x p."""
@@ -218,33 +238,39 @@ class RareFigure:
 
 
 def rare_figures(model: Model, outcomes: Sequence[str], runs: int, workers: int,
-                 rounds: int = 8, per_round: int = 60, seed: int = 1) -> list[RareFigure]:
+                 rounds: int = RARE_ROUNDS, per_round: int = RARE_PER_ROUND,
+                 seed: int = 1) -> list[RareFigure]:
     """Variance ratios from ``runs`` replications on ``workers`` workers, and the cost of
-    a conditional replication against a plain one in ``rounds`` alternating paired rounds
-    of ``per_round`` replications each (one worker; the same replications both ways)."""
+    a conditional replication against a plain one, timed on one worker in ``rounds``
+    rounds of ``per_round`` fresh replications, each round running the same
+    replications plainly and with each target's conditional Monte Carlo.
+
+    The cost is total conditional time over total plain time: time to a precision is
+    the runs needed times the *mean* time per run, and a conditional run's mean includes
+    the costly re-runs (a replication where the outcome happened runs a second time,
+    suppressed) as often as they happen. A median of per-round ratios, as measured before,
+    dropped the rounds that held more re-runs, and swung by a fifth from run to run. The
+    order of the ways rotates from round to round, so that a drift of the machine's speed
+    falls on all of them alike."""
     targets = [rare_target(model, o) for o in outcomes]
     tally = RareTally(targets)
     runner.run(model, runs, seed, workers, rare=tally)
     plan = Plan(model)
     plan.run(seed, 0)  # warm-up
+    ways = len(targets) + 1  # way 0 plain, way t + 1 target t
+    seconds = [[0.0] * rounds for _ in range(ways)]
+    for k in range(rounds):
+        span = range(runs + k * per_round, runs + (k + 1) * per_round)  # fresh ones
+        for way in [*range(k % ways, ways), *range(k % ways)]:
+            seconds[way][k] = _time_plain(plan, seed, span) if way == 0 else \
+                _time_rare(plan, seed, span, targets[way - 1])
+    plain, n = seconds[0], rounds * per_round
     out = []
-    for target, est in zip(targets, tally.estimates(), strict=True):
-        crude_times: list[float] = []
-        rare_times: list[float] = []
-        for k in range(rounds):
-            span = range(runs + k * per_round, runs + (k + 1) * per_round)  # fresh ones
-            if k % 2 == 0:  # alternate the order within rounds too
-                crude = _time_plain(plan, seed, span)
-                rare = _time_rare(plan, seed, span, target)
-            else:
-                rare = _time_rare(plan, seed, span, target)
-                crude = _time_plain(plan, seed, span)
-            crude_times.append(crude / per_round)
-            rare_times.append(rare / per_round)
-        ratios = [r / c for r, c in zip(rare_times, crude_times, strict=True)]
-        mid = _median_index(ratios)
+    for target, est, rare in zip(targets, tally.estimates(), seconds[1:], strict=True):
         out.append(RareFigure(target.id, target.name, est.p, est.variance_ratio, est.runs,
-                              crude_times[mid], rare_times[mid], ratios))
+                              sum(plain) / n, sum(rare) / n,
+                              [r / c for r, c in zip(rare, plain, strict=True)],
+                              list(zip(plain, rare, strict=True))))
     return out
 
 
@@ -385,10 +411,18 @@ def rare_report(figures: Sequence[RareFigure]) -> str:
         lines.append(
             f"| {f.name} | {f.p:.3%} | {f.runs_needed(False):,.0f} | "
             f"{f.runs_needed(True):,.0f} | {f.variance_ratio:.1f}x ({f.runs:,} runs) | "
-            f"{f.overhead:.2f}x ({min(f.time_ratios):.2f} to {max(f.time_ratios):.2f}, "
-            f"{len(f.time_ratios)} paired rounds) | {_duration(f.seconds(False))} / "
+            f"{_cost(f)} | {_duration(f.seconds(False))} / "
             f"{_duration(f.seconds(True))} | {f.gain:.1f}x{verdict} |")
     return "\n".join(lines)
+
+
+def _cost(f: RareFigure) -> str:
+    """The cost per run with its interval and the spread of the rounds."""
+    rounds = len(f.time_ratios)
+    interval = "" if math.isnan(f.overhead_half_width) else f" ± {f.overhead_half_width:.2f}"
+    spread = f"; rounds {min(f.time_ratios):.2f} to {max(f.time_ratios):.2f}" \
+        if rounds > 1 else ""
+    return f"{f.overhead:.2f}x{interval} (total over {rounds} rounds{spread})"
 
 
 def _duration(seconds: float) -> str:
@@ -446,11 +480,18 @@ that only the switched-off step reads (`tac_hazard`, `clash_multiplier`, `china_
 method needs for ±10%; their ratio is the *variance ratio*, measured on the runs shown.
 A conditional run costs a little more than a plain one (it books the hazard's inputs, adds
 up the probabilities, and re-runs the few replications where the outcome did happen):
-"cost per run" is that factor, timed in alternating paired rounds on the same
-replications. "faster" is the variance ratio over the cost: how many times sooner the
-conditional estimate reaches ±10%. What would take it further is in docs/design.md
-("Rare outcomes"): for the strategic exchange, forcing the tactical strike (importance
-sampling) instead of waiting for it.
+"cost per run" is that factor, the total time of conditional runs over the total time of
+plain runs of the same replications (1,200 each way on one worker, in 16 rounds whose order
+rotates, so that the machine's drift falls on every way alike), with a 95% interval from
+the spread of the rounds. Totals, not a typical round: the time to a precision is the runs
+needed times their *mean* cost, which counts the re-runs as often as they happen; the
+median round used before left out the rounds that held more of them and moved by a fifth
+from one bench to the next. To keep the cost down, a run's probabilities are added up only
+over the stretches when the hazard could fire at all (for nuclear use, while Russia is on
+alert), and what is the same in every run is prepared once. "faster" is the variance ratio
+over the cost: how many times sooner the conditional estimate reaches ±10%. What would
+take it further is in docs/design.md ("Rare outcomes"): for the strategic exchange, forcing
+the tactical strike (importance sampling) instead of waiting for it.
 
 ## Where the time goes
 
