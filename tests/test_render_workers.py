@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sim.api import simulate
+from sim.faults import sigterm_interrupts
 from sim.present import render
 from sim.present.render import FigureWorkers, figure_names
 
@@ -117,6 +118,18 @@ def test_ctrl_c_is_left_to_the_parent(result, drawn_here):
         assert workers.pid is not None
         os.kill(workers.pid, signal.SIGINT)
         assert workers.draw(result.summary, result.model) == drawn_here
+
+
+@needs_fork
+def test_workers_ended_as_soon_as_started_end_quietly(capfd):
+    """A run refused at once (a bad scenario) ends the workers just after forking them. The
+    command line's SIGTERM handler raises an exception: a worker must never meet it (it
+    printed a traceback, or ran on in the parent's code), nor leave anything behind."""
+    with sigterm_interrupts():
+        for _ in range(10):
+            with FigureWorkers(3):
+                pass
+    assert capfd.readouterr().err == ""
 
 
 def test_drawn_in_this_process_where_one_core_is_all(result, drawn_here):

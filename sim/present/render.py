@@ -33,6 +33,9 @@ from ..spec.model import Model
 BASE = ("rung_probabilities", "incidence", "fan_chart", "outcomes")
 LOG_SCALE_BELOW = 0.05
 MOST_FIGURES = len(BASE) + 1  # more workers than figures would only wait
+# Ctrl-C and SIGTERM wait (blocked) while a worker is forked until it has its own handlers:
+# with the parent's, which raise KeyboardInterrupt, it would run on in the parent's code.
+_STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 def figure_names(summary: Summary) -> list[str]:
@@ -87,12 +90,13 @@ def _first_worker(conns: list[Connection], ours: list[Connection]) -> None:
     for conn in ours:
         conn.close()
     leave_signals_to_parent()
+    helpers: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: _end(helpers))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)  # blocked by the parent: see _STOPS
     # Memory tracing is the parent's measurement (sim bench); inherited, it slows the
     # import and the drawing several times over.
     if tracemalloc.is_tracing():
         tracemalloc.stop()
-    helpers: list[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, frame: _end(helpers))
     try:
         from . import plots  # noqa: F401 - the import this process exists to do early
         for k, conn in enumerate(conns[1:], start=1):
@@ -167,12 +171,23 @@ class FigureWorkers:
             return
         ctx: Any = mp.get_context("fork")
         pipes = [ctx.Pipe() for _ in range(min(processes, MOST_FIGURES))]
-        self._first = ctx.Process(target=_first_worker, daemon=True,
-                                  args=([c for _p, c in pipes], [p for p, _c in pipes]))
-        self._first.start()
-        for ours, theirs in pipes:
-            theirs.close()  # only the workers hold these: a worker's end shows as EOF
-            self._conns.append(ours)
+        first = ctx.Process(target=_first_worker, daemon=True,
+                            args=([c for _p, c in pipes], [p for p, _c in pipes]))
+        try:  # a Ctrl-C arriving when the signals are unblocked still ends the worker
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+            try:
+                first.start()
+                self._first = first
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            for ours, theirs in pipes:
+                theirs.close()  # only the workers hold these: a worker's end shows as EOF
+                self._conns.append(ours)
+        except BaseException:
+            for ours, _theirs in pipes:
+                ours.close()
+            self.close()
+            raise
 
     @property
     def pid(self) -> int | None:
