@@ -524,9 +524,8 @@ same seed):
   None`), and all the outcome conditions an action may make true likewise (a failure falls
   back to one by one, which names the expression and keeps the rule that an outcome
   already dated is never looked at again);
-- the engine's tables typed as `NamedTuple`s (`Step`, `Effect`, `RuleStep`, `RateBatch`)
-  and unpacked on the hot path, which costs the same as the anonymous tuples they
-  replaced; effect bounds stored as finite numbers, so one chained comparison both clips
+- the engine's tables typed as `NamedTuple`s (`Step`, `Effect`, `RuleStep`, `RateBatch`);
+  effect bounds stored as finite numbers, so one chained comparison both clips
   and catches an infinite or NaN value;
 - a `Replication` holds at most 29 attributes: CPython 3.11 keeps up to 29 in the compact
   shared-key layout its specialised attribute loads use, and a 30th made every `self.x`
@@ -542,7 +541,18 @@ same seed):
   cached lookups of the names stay valid (8% of the instructions of a run);
 - each `Due` event shares a callbacks tuple its replication made once (no list and no
   bound method built per event), and a rate clock due after the horizon, which could
-  never fire, is drawn but not booked (a fifth of the flagship's clocks).
+  never fire, is drawn but not booked (a fifth of the flagship's clocks);
+- an action's effects are one generated function: it evaluates every effect first (their
+  simultaneous meaning), then clips, stores and notes the names that changed, instead of a
+  loop over the effects in the engine (5% of a run's instructions). A rate batch's
+  function likewise returns only the rates that moved (2%), and an action's outcome
+  conditions the outcomes that now hold (3%). Only checked expression texts, variable
+  names, indices and float bounds are written into them; `docs/design.md` says where to
+  read the generated code of a scenario;
+- the hot path's zips take no `strict=` (a keyword argument makes every call to zip build
+  a dict: 4%), clocks take the day from their caller instead of SimPy's `now` property
+  (2%), and a cadence's tick days are tabulated once per plan instead of rounded at every
+  tick (1%).
 
 Around the simulation, the default `sim run` never imports `scipy.stats` (well over a
 second at every start: the load-time range check's beta quantiles come from
@@ -559,26 +569,29 @@ microseconds a replication instead of 40), and each stream is seeded by the C se
 ## The 30% target, and the default run end to end
 
 Counted in machine instructions (`valgrind --tool=cachegrind`, deterministic: 320
-replications of `atacms` less 20, `PYTHONHASHSEED=0`), a replication took 9.90 million
-instructions at be9b211 (the code the speed issue was filed against) and takes 8.11
-million now (18% fewer; 14% of that came from the programs, the reused namespace, the
-shared callbacks, the unbooked late clocks and the faster seeding above). Counted in time
-the model reaches about a quarter of bare SimPy's event rate (the table above): its
-events touch far more code and data than bare SimPy's tight loop, so each instruction
-costs more cycles, and what is left is spread thinly (no engine function holds more than
-a fifth of it). Closing the rest would take generating one Python function per action
-(inlining its effects, clipping, outcome checks and rule draws) or a compiled core, both
-at the cost of an engine an expert can audit in one sitting; neither is done.
+replications of `atacms` less 20, `PYTHONHASHSEED=0`, `OPENBLAS_NUM_THREADS=1`), a
+replication took 9.90 million instructions at be9b211 (the code the speed issue was filed
+against), 8.10 million at the start of 2 December's second session and takes 6.70 million
+now: 32% fewer than be9b211. Counted in time the model now runs at about a third of bare
+SimPy's event rate (the table above). What is left is SimPy's own calendar (about a sixth
+of a run), seeding the Mersenne Twisters (7%; any other seeding would change the draws),
+drawing the clocks and evaluating the scenario's own expressions.
 
 The default command, `python -m sim run scenarios/atacms.yaml` (10,000 runs, 2 workers,
 figures, CSV and report), is timed against be9b211 from a git worktree of that commit, on
-the same scenario file, in alternating pairs on one machine; on 2 December 2026 the
-medians of four pairs were 1.44x (quiet machine; pairs 1.40x to 1.54x) and 1.42x (beside
-a low-priority test run) faster: about 19 s against 27 s. Of today's 19 s, the simulation
-is about 15 s, the five figures 3 s (constrained layout runs three times per figure; the
-figure processes import matplotlib after the simulation) and start-up 1.2 s. The table
-says whether the parallel speed-up and the flat memory meet their targets on the machine
-and load of the run.
+the same scenario file, in alternating pairs on one machine. On 2 December 2026, on a
+quiet machine, three pairs gave 1.82x, 1.75x and 1.85x (median 1.82x): about 12.4 s
+against 22.9 s. The simulation is about 9.8 s of it. The figures cost less after the
+simulation than they did: each figure keeps one renderer, so that a text is measured once
+rather than at every layout pass, and the passes that measure run only the layout, not a
+full draw (drawing the flagship's five figures takes 17% fewer instructions, 10.1 billion
+against 12.1, and the PNGs are the same bytes). The figure processes are forked when the
+run begins: the first imports matplotlib while the parent reads the scenario (on the core
+the parent leaves idle), then forks the other, which inherits the import; after the
+simulation only the drawing is left. What follows the simulation (figures, report, CSV
+closed, folder renamed) took a median 1.85 s against 2.9 s before these two changes;
+reading the scenario takes about 0.5 s. The table says whether the parallel speed-up and
+the flat memory meet their targets on the machine and load of the run.
 """
 
 
