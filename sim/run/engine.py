@@ -413,9 +413,7 @@ class Plan:
             program = -1
             if effects:
                 body, cells = effects_body(effects, self.names)
-                program = len(self.programs)
-                self.programs.append(Program(body, self.names, "effects", statements=True,
-                                             cells=cells))
+                program = self.program(body, "effects", statements=True, cells=cells)
             rules = tuple(RuleStep(rule, rule_stream(len(model.processes), rule.index),
                                    self._rule_program(rule))
                           for rule in rules_on[action.index])
@@ -427,15 +425,19 @@ class Plan:
         return steps
 
     def program(self, text: str, label: str, *, statements: bool = False,
-                params: tuple[str, ...] = ()) -> int:
+                params: tuple[str, ...] = (), cells: dict[str, Any] | None = None) -> int:
         """The number of the program evaluating ``text`` (a checked expression text, or
         statements the engine wrote around such texts; see
-        :class:`~sim.spec.expr.Program`), compiled on first sight."""
-        number = self._program_numbers.get(text)
+        :class:`~sim.spec.expr.Program`), compiled on first sight. A program with
+        ``cells`` is never shared: its cells (the expressions its errors name) are one
+        action's own."""
+        number = None if cells else self._program_numbers.get(text)
         if number is None:
-            number = self._program_numbers[text] = len(self.programs)
+            number = len(self.programs)
+            if not cells:
+                self._program_numbers[text] = number
             self.programs.append(Program(text, self.names, label, statements=statements,
-                                         params=params))
+                                         params=params, cells=cells))
         return number
 
     def _rule_program(self, rule: Rule) -> int | None:
@@ -927,7 +929,8 @@ class Replication:
         return self._probability(rule.probability)
 
     def _recompute(self, todo: tuple[int, ...], program: int, now: float) -> None:
-        """Re-arm those of processes ``todo`` whose rates (tuple ``program``) changed."""
+        """Re-arm those of processes ``todo`` whose rates changed (``program`` gives them:
+        see rates_body)."""
         if self._observer is not None:
             self._observer.rates_changing(self, todo)
         rates, processes, waiting = self._rates, self.model.processes, self._waiting
